@@ -2,9 +2,5 @@ namespace BatchNormMlp.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args)
-    {
-        Console.Error.WriteLine("bnmlp: no commands yet");
-        return 2;
-    }
+    private static int Main(string[] args) => BnmlpCli.Run(args, Console.Out, Console.Error);
 }
