@@ -24,7 +24,7 @@ internal sealed record CorpusSplit(IReadOnlyList<string> Train, IReadOnlyList<st
         // A little slack so that fractions summing to 1 in decimal (0.9 + 0.1) are not refused for rounding.
         if (!(devFraction >= 0 && trainFraction + devFraction <= 1 + 1e-9))
             throw new ArgumentOutOfRangeException(nameof(devFraction), devFraction,
-                $"The dev fraction must be between 0 and {1 - trainFraction} (1 minus the train fraction {trainFraction}).");
+                $"The dev fraction must be at least 0, and the train and dev fractions must sum to at most 1; got train {trainFraction} and dev {devFraction}.");
 
         string[] shuffled = [.. names];
         new PythonRandom(seed).Shuffle(shuffled);
