@@ -7,7 +7,8 @@ namespace Microsoft.ML.BatchNormMlp.Tests.Export;
 /// <summary>Small random models of every architecture, and an independent eval-mode forward pass to check them against.</summary>
 internal static class ExportTestModels
 {
-    public static readonly string[] Symbols = [".", "a", "b", "c", "d", "e", "f", "g"];
+    /// <summary>A vocabulary of n symbols: the boundary "." then "a", "b", ...</summary>
+    public static string[] Symbols(int n) => Enumerable.Range(0, n).Select(i => i == 0 ? "." : ((char)('a' + i - 1)).ToString()).ToArray();
 
     /// <summary>Named architectures covering every block style, BatchNorm placement, residual and dense input.</summary>
     public static MlpConfig Config(string name) => name switch
@@ -49,7 +50,7 @@ internal static class ExportTestModels
                 };
             tensors[spec.Name] = t;
         }
-        return new ModelState(c, c.IsDense ? null : Symbols[..c.VocabularySize], false, tensors);
+        return new ModelState(c, c.IsDense ? null : Symbols(c.VocabularySize), false, tensors);
     }
 
     public static ModelState Random(string name, ulong seed = 7) => Random(Config(name), seed);

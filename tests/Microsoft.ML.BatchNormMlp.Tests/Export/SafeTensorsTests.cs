@@ -116,6 +116,17 @@ public class SafeTensorsTests
     }
 
     [Test]
+    public void Read_RejectsAHeaderThatIsNotUtf8()
+    {
+        string path = WriteRaw("{\"__metadata__\":{\"k\":\"\u00e9\"}}", 0);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^5] = 0xAE; // replaces the lead byte of "é": two lone continuation bytes
+        File.WriteAllBytes(path, bytes);
+        var ex = Assert.Throws<ModelFormatException>(() => SafeTensors.Read(path));
+        Assert.That(ex!.Message, Does.Contain(path).And.Contain("the header is not valid UTF-8"));
+    }
+
+    [Test]
     public void Read_RejectsAFileShorterThanTheLengthField()
     {
         string path = Path.Combine(_dir, "short.safetensors");
