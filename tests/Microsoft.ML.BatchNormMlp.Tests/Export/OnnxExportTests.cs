@@ -80,7 +80,10 @@ public class OnnxExportTests
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = HarnessDirectory };
         start.ArgumentList.Add(Path.Combine(HarnessDirectory, "run.js"));
         start.ArgumentList.Add(job);
-        using var process = Process.Start(start)!;
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception ex) { Assert.Fail($"Cannot start `node` (Node.js must be on PATH for the ONNX Runtime tests): {ex.Message}"); throw; }
+        using var _ = process;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         Assert.That(process.WaitForExit(60_000), Is.True, "node run.js did not finish within 60 s");
