@@ -45,6 +45,34 @@ internal static class TensorLayout
         return specs;
     }
 
+    /// <summary>
+    /// The layout of the same network after <c>Export.BatchNormFolding</c>: no <c>norm</c> tensors. A BatchNorm that
+    /// directly follows a Linear (post-activation hidden layers, <c>output_norm</c>) is folded into that Linear, which
+    /// therefore always has a bias; a pre-activation BatchNorm (on the block input, before the activation) becomes a
+    /// per-feature scale and shift <c>hidden.{i}.affine.{weight,bias}</c> [in].
+    /// </summary>
+    public static IReadOnlyList<TensorSpec> ExpectedFolded(MlpConfig c)
+    {
+        bool post = c.BlockStyle == BlockStyle.PostActivation;
+        var linearOnly = c with
+        {
+            HiddenBias = c.HiddenBias || (post && c.HiddenBatchNorm),
+            HiddenBatchNorm = false,
+            OutputBias = c.OutputBias || c.OutputBatchNorm,
+            OutputBatchNorm = false,
+        };
+        var specs = new List<TensorSpec>(Expected(linearOnly));
+        if (!post && c.HiddenBatchNorm)
+            for (int i = 1; i < c.HiddenWidths.Count; i++)
+            {
+                int width = c.HiddenWidths[i - 1];
+                int at = specs.FindIndex(s => s.Name == $"hidden.{i}.linear.weight");
+                specs.Insert(at, new($"hidden.{i}.affine.weight", [width], TensorRole.Parameter));
+                specs.Insert(at + 1, new($"hidden.{i}.affine.bias", [width], TensorRole.Parameter));
+            }
+        return specs;
+    }
+
     private static void AddNorm(List<TensorSpec> specs, string prefix, int width)
     {
         specs.Add(new($"{prefix}.weight", [width], TensorRole.Parameter));
