@@ -34,6 +34,9 @@ internal sealed class Axis
             (dataMin, dataMax) = (dataMin - pad, dataMax + pad);
         }
         double step = NiceStep((dataMax - dataMin) / Math.Max(1, targetTicks - 1));
+        // Rounding the step up can leave as few as three ticks; take the next finer step while it stays readable.
+        double finer = FinerStep(step);
+        if (TickCount(dataMin, dataMax, finer) <= targetTicks + 1) step = finer;
         double lo = Math.Floor(dataMin / step + 1e-9) * step;
         double hi = Math.Ceiling(dataMax / step - 1e-9) * step;
         var ticks = new List<Tick>();
@@ -100,6 +103,17 @@ internal sealed class Axis
             ? (Math.Log10(value) - Math.Log10(Min)) / (Math.Log10(Max) - Math.Log10(Min))
             : (value - Min) / (Max - Min);
         return _pixelStart + t * (_pixelEnd - _pixelStart);
+    }
+
+    private static int TickCount(double min, double max, double step) =>
+        (int)Math.Round(Math.Ceiling(max / step - 1e-9) - Math.Floor(min / step + 1e-9)) + 1;
+
+    /// <summary>The 1-2-5 step just below <paramref name="step"/> (5 -> 2, 2 -> 1, 1 -> 0.5).</summary>
+    private static double FinerStep(double step)
+    {
+        double power = Math.Pow(10, Math.Floor(Math.Log10(step) + 1e-9));
+        double m = Math.Round(step / power);
+        return m >= 5 ? 2 * power : m >= 2 ? power : 0.5 * power;
     }
 
     /// <summary>The smallest of 1, 2, 5 times a power of ten that is at least <paramref name="rough"/>.</summary>
