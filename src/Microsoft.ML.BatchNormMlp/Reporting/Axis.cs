@@ -56,8 +56,21 @@ internal sealed class Axis
         if (!(dataMin > 0) || !double.IsFinite(dataMin) || !double.IsFinite(dataMax)) (dataMin, dataMax) = (1, 10);
         if (dataMax <= dataMin * (1 + 1e-12)) (dataMin, dataMax) = (dataMin / 2, dataMax * 2);
         double lo = Math.Log10(dataMin), hi = Math.Log10(dataMax);
-        // Mantissa sets from sparse to dense: the first that puts at least two ticks inside the data wins, so the
-        // axis stays tight (a loss from 1.6 to 3.6 gets 2, 3 rather than a 1..5 frame with one tick inside).
+        if (hi - lo < 1)
+        {
+            // Within a decade, decade marks say little (a loss from 1.5 to 3.6 would get only 2 and 3): pad the
+            // frame by 4% and place linear 1-2-5 ticks inside it, as a person reads values off a short range.
+            double pad = 0.04 * Math.Max(hi - lo, 0.02);
+            double frameMin = Math.Pow(10, lo - pad), frameMax = Math.Pow(10, hi + pad);
+            double step = NiceStep((frameMax - frameMin) / 5);
+            if (TickCount(frameMin, frameMax, FinerStep(step)) <= 7) step = FinerStep(step);
+            var inside = new List<Tick>();
+            for (double v = Math.Ceiling(frameMin / step - 1e-9) * step; v <= frameMax * (1 + 1e-12); v += step)
+                inside.Add(new Tick(v, FormatTick(v, step)));
+            return new Axis(frameMin, frameMax, true, inside);
+        }
+        // Mantissa sets from sparse to dense: the first that puts enough ticks inside the data wins (two decades,
+        // or three 1-2-5 values; otherwise every integer mantissa).
         double[][] mantissas = [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
         int firstDecade = (int)Math.Floor(lo) - 1, lastDecade = (int)Math.Ceiling(hi) + 1;
         int stride = Math.Max(1, (int)Math.Ceiling((lastDecade - firstDecade) / 10.0)); // many decades: label every n-th
@@ -70,8 +83,8 @@ internal sealed class Axis
                 foreach (double m in set) candidates.Add(m * Math.Pow(10, d));
             }
             int inside = candidates.Count(c => c >= dataMin * (1 - 1e-9) && c <= dataMax * (1 + 1e-9));
-            if (inside < 2 && set.Length < 9) continue;
-            // Widen the domain to the candidates just outside the data so the frame starts and ends on a tick.
+            if (inside < (set.Length == 1 ? 2 : 3) && set.Length < 9) continue;
+            // The frame widens to the candidates just outside the data, so it starts and ends on a tick.
             double below = candidates.Where(c => c <= dataMin * (1 + 1e-9)).Max();
             double above = candidates.Where(c => c >= dataMax * (1 - 1e-9)).Min();
             var ticks = candidates.Where(c => c >= below * (1 - 1e-9) && c <= above * (1 + 1e-9))

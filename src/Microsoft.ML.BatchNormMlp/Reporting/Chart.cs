@@ -74,7 +74,7 @@ internal abstract class Chart
         double yTickWidth = yAxis.Ticks.Count == 0 ? 0 : yAxis.Ticks.Max(t => SvgBuilder.TextWidth(t.Label, style.TickSize));
         double plotLeft = left + 8 + (string.IsNullOrEmpty(YLabel) ? 0 : style.LabelSize * 1.5) + yTickWidth + 8;
 
-        var legend = LegendLayout.Create(entries, style, plotBottom - plotTop);
+        var legend = LegendLayout.Create(entries, style, plotBottom - plotTop, maxTextWidth: 0.3 * width);
         double plotRight = left + width - 14 - (legend.Width > 0 ? legend.Width + 12 : 0);
         plotRight = Math.Max(plotRight, plotLeft + 20);
 
@@ -150,15 +150,26 @@ internal sealed class LegendLayout
 
     private static double SwatchWidth(ChartStyle style) => style.LegendSize * 2;
 
-    public static LegendLayout Create(IReadOnlyList<LegendEntry> entries, ChartStyle style, double availableHeight)
+    /// <summary>Lays out the rows; names wider than <paramref name="maxTextWidth"/> are shortened with an ellipsis
+    /// (the series keeps its full name in its own title and data-series attribute).</summary>
+    public static LegendLayout Create(IReadOnlyList<LegendEntry> entries, ChartStyle style, double availableHeight, double maxTextWidth)
     {
         if (entries.Count == 0) return new LegendLayout(entries, style, 0, 0, 0);
+        entries = entries.Select(e => e with { Name = Shorten(e.Name, style.LegendSize, maxTextWidth) }).ToList();
         int rows = Math.Max(1, Math.Min(entries.Count, (int)(availableHeight / RowHeight(style))));
         int columns = (entries.Count + rows - 1) / rows;
         rows = (entries.Count + columns - 1) / columns; // balance the columns
         double widest = entries.Max(e => SvgBuilder.TextWidth(e.Name, style.LegendSize));
         double columnWidth = SwatchWidth(style) + 6 + widest + 10;
         return new LegendLayout(entries, style, rows, columnWidth, columns * columnWidth);
+    }
+
+    internal static string Shorten(string text, double fontSize, double maxWidth)
+    {
+        if (SvgBuilder.TextWidth(text, fontSize) <= maxWidth) return text;
+        int keep = text.Length;
+        while (keep > 1 && SvgBuilder.TextWidth(text[..keep] + "…", fontSize) > maxWidth) keep--;
+        return text[..keep].TrimEnd() + "…";
     }
 
     public void Draw(SvgBuilder svg, double left, double top)

@@ -55,11 +55,15 @@ public class AxisTests
     [Test]
     public void Log_WithinOneDecadeStaysTight()
     {
-        // A loss curve from 1.6 to 3.6: ticks 2 and 3 inside, frame 1 to 4, not a 1..10 decade.
+        // A loss curve from 1.6 to 3.6: the frame hugs the data and carries linear 1-2-5 ticks, not just 2 and 3.
         var axis = Axis.Log(1.6, 3.6);
-        Assert.That(axis.Ticks.Select(t => t.Value), Is.EqualTo(new[] { 1.0, 2, 3, 4 }).Within(1e-9));
-        Assert.That((axis.Min, axis.Max), Is.EqualTo((1.0, 4.0)).Within(1e-9));
-        Assert.That(Axis.Log(0.9, 9).Ticks.Select(t => t.Label), Is.EqualTo(new[] { "0.5", "1", "2", "5", "10" }));
+        Assert.That(axis.Ticks.Select(t => t.Label), Is.EqualTo(new[] { "2.0", "2.5", "3.0", "3.5" }));
+        Assert.That(axis.Min, Is.InRange(1.5, 1.6));
+        Assert.That(axis.Max, Is.InRange(3.6, 3.8));
+        Assert.That(Axis.Log(1.2, 60).Ticks.Select(t => t.Label), Is.EqualTo(new[] { "1", "2", "5", "10", "20", "50", "100" }));
+        // Across decades the frame starts and ends on a tick.
+        var wide = Axis.Log(0.03, 70);
+        Assert.That((wide.Min, wide.Max), Is.EqualTo((0.01, 100.0)).Within(1e-12));
     }
 
     [Test]

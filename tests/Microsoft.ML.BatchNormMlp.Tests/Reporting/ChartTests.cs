@@ -25,7 +25,7 @@ public class ChartTests
         Assert.That(SvgAssert.SeriesGroups(doc).Select(g => g.Element(SvgAssert.Svg + "title")!.Value), Is.EqualTo(new[] { "Train", "Validation" }));
         Assert.That(SvgAssert.LegendTexts(doc), Is.EqualTo(new[] { "Train", "Validation" }));
         Assert.That(SvgAssert.Texts(doc), Does.Contain("Step").And.Contain("Cross-entropy"));
-        Assert.That(SvgAssert.AxisTexts(doc), Does.Contain("1000").And.Contain("2").And.Contain("3"));
+        Assert.That(SvgAssert.AxisTexts(doc), Does.Contain("1000").And.Contain("2.0").And.Contain("3.0"));
         Assert.That(SvgAssert.PathPoints(SeriesPath(doc, "Validation")), Is.EqualTo(31));
         // The two lines differ in colour.
         Assert.That(SeriesPath(doc, "Train").Attribute("stroke")!.Value, Is.Not.EqualTo(SeriesPath(doc, "Validation").Attribute("stroke")!.Value));
@@ -220,5 +220,18 @@ public class ChartTests
         Assert.That(labels, Has.Length.LessThan(60).And.Length.GreaterThan(5));
         for (int i = 1; i < labels.Length; i++)
             Assert.That(labels[i] - labels[i - 1], Is.GreaterThan(SvgBuilder.TextWidth("60", ChartStyle.Standalone.TickSize)));
+    }
+
+    [Test]
+    public void LongLegendNames_AreShortenedButTheSeriesKeepsItsFullName()
+    {
+        string name = "hidden.3.linear.weight gradient with a very long description that would squeeze the plot";
+        var chart = new LineChart { Width = 600 }.Add(new LineSeries(name, [0, 1], [0, 1])).Add(new LineSeries("short", [0, 1], [1, 0]));
+        var doc = Svg(chart.ToSvg());
+        var legend = SvgAssert.LegendTexts(doc);
+        Assert.That(legend[0], Does.StartWith("hidden.3.linear.weight").And.EndWith("…"));
+        Assert.That(SvgBuilder.TextWidth(legend[0], ChartStyle.Standalone.LegendSize), Is.LessThanOrEqualTo(0.3 * 600));
+        Assert.That(legend[1], Is.EqualTo("short"));
+        Assert.That(SvgAssert.SeriesNames(doc)[0], Is.EqualTo(name));
     }
 }
