@@ -28,7 +28,9 @@ internal sealed class HtmlReport
         p { max-width: 55rem; }
         figure { margin: 1.2rem 0; overflow-x: auto; }
         figure svg { max-width: 100%; height: auto; display: block; }
+        figure.full-size svg { max-width: none; }
         figcaption { color: #555; font-size: 0.92rem; margin-top: 0.3rem; max-width: 55rem; }
+        .table-wrap { overflow-x: auto; }
         table { border-collapse: collapse; margin: 1rem 0; font-size: 0.95rem; }
         caption { caption-side: top; text-align: left; color: #555; padding-bottom: 0.4rem; }
         th, td { padding: 0.35rem 0.8rem; border-bottom: 1px solid #e2e2e2; }
@@ -60,15 +62,19 @@ internal sealed class HtmlReport
         return this;
     }
 
-    /// <summary>Embeds an SVG document produced by this library's charts (it must start with &lt;svg).</summary>
-    public HtmlReport Figure(string svg, string? caption = null)
+    /// <summary>
+    /// Embeds an SVG document produced by this library's charts (it must start with &lt;svg). A figure shrinks to
+    /// fit a narrow window unless <paramref name="fullSize"/>, which keeps its size and scrolls sideways instead
+    /// (for grids of small panels, whose text would become unreadable when shrunk).
+    /// </summary>
+    public HtmlReport Figure(string svg, string? caption = null, bool fullSize = false)
     {
         ArgumentNullException.ThrowIfNull(svg);
         string trimmed = svg.TrimStart();
         if (!trimmed.StartsWith("<svg", StringComparison.Ordinal))
             throw new ArgumentException($"Figure {_figures + 1}: expected an SVG document starting with '<svg', got '{Preview(trimmed)}'.", nameof(svg));
         _figures++;
-        _body.Append("<figure>\n").Append(trimmed);
+        _body.Append(fullSize ? "<figure class=\"full-size\">\n" : "<figure>\n").Append(trimmed);
         if (!trimmed.EndsWith('\n')) _body.Append('\n');
         if (!string.IsNullOrEmpty(caption))
             _body.Append("<figcaption>Figure ").Append(_figures).Append(". ").Append(Encode(caption)).Append("</figcaption>\n");
@@ -78,7 +84,7 @@ internal sealed class HtmlReport
 
     public HtmlReport Figure(Chart chart, string? caption = null) => Figure(chart.ToSvg(), caption);
 
-    public HtmlReport Figure(SmallMultiples grid, string? caption = null) => Figure(grid.ToSvg(), caption);
+    public HtmlReport Figure(SmallMultiples grid, string? caption = null) => Figure(grid.ToSvg(), caption, fullSize: true);
 
     public HtmlReport Table(ReportTable table)
     {
@@ -88,7 +94,8 @@ internal sealed class HtmlReport
         for (int c = 0; c < numeric.Length; c++)
             numeric[c] = table.Rows.Any(r => r[c] is not null) && table.Rows.All(r => r[c] is null || ReportTable.IsNumber(r[c]!));
 
-        _body.Append("<table>\n");
+        // Wide tables scroll inside their own box instead of widening the page.
+        _body.Append("<div class=\"table-wrap\">\n<table>\n");
         if (!string.IsNullOrEmpty(table.Caption))
             _body.Append("<caption>Table ").Append(_tables).Append(". ").Append(Encode(table.Caption)).Append("</caption>\n");
         _body.Append("<thead><tr>");
@@ -105,7 +112,7 @@ internal sealed class HtmlReport
             }
             _body.Append("</tr>\n");
         }
-        _body.Append("</tbody>\n</table>\n");
+        _body.Append("</tbody>\n</table>\n</div>\n");
         return this;
     }
 

@@ -23,6 +23,9 @@ public class HtmlReportTests
         Assert.That(SvgAssert.SeriesNames(svgs[4]).Distinct(), Is.EqualTo(new[] { "No residual", "Residual" }));
         Assert.That(Elements(doc, "figcaption").Select(f => f.Value).ToArray(),
             Has.Length.EqualTo(5).And.Some.StartsWith("Figure 5. Each panel"));
+        // Only the grid of panels keeps its size on narrow screens (it scrolls instead of shrinking its text).
+        Assert.That(Elements(doc, "figure").Select(f => (string?)f.Attribute("class")),
+            Is.EqualTo(new string?[] { null, null, null, null, "full-size" }));
 
         // Self-contained: nothing is fetched (no scripts, links, imports, external images or fonts).
         Assert.That(html, Does.Not.Contain("<script").And.Not.Contain("<link").And.Not.Contain("@import")
