@@ -1,0 +1,35 @@
+namespace Microsoft.ML.BatchNormMlp.Layers;
+
+/// <summary>
+/// Softmax and cross-entropy fused (PyTorch's <c>F.cross_entropy</c>, mean over the batch): the loss is
+/// log Σ exp(z - max) - (z_target - max), which never overflows, and its gradient is (softmax - onehot) / B.
+/// </summary>
+internal static class SoftmaxCrossEntropy
+{
+    /// <summary>Returns the mean loss; when <paramref name="dLogits"/> is non-empty writes ∂loss/∂logits there.</summary>
+    public static double Forward(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, Span<float> dLogits, int batch, int classes) // logits [B, K]
+    {
+        if (targets.Length < batch) throw new ArgumentException($"{targets.Length} targets for a batch of {batch}.", nameof(targets));
+        double total = 0;
+        float invBatch = 1f / batch;
+        for (int r = 0; r < batch; r++)
+        {
+            var z = logits.Slice(r * classes, classes);
+            int t = targets[r];
+            if ((uint)t >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(targets), t, $"Row {r}: target {t} is outside the {classes} classes.");
+            float max = float.NegativeInfinity;
+            for (int k = 0; k < classes; k++) max = MathF.Max(max, z[k]);
+            double sum = 0;
+            for (int k = 0; k < classes; k++) sum += MathF.Exp(z[k] - max);
+            double logSum = Math.Log(sum);
+            total += logSum - (z[t] - max);
+            if (dLogits.IsEmpty) continue;
+            var g = dLogits.Slice(r * classes, classes);
+            float inv = (float)(1 / sum) * invBatch;
+            for (int k = 0; k < classes; k++) g[k] = MathF.Exp(z[k] - max) * inv;
+            g[t] -= invBatch;
+        }
+        return total / batch;
+    }
+}

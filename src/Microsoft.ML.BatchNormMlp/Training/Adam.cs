@@ -1,0 +1,53 @@
+using Microsoft.ML.BatchNormMlp.Layers;
+
+namespace Microsoft.ML.BatchNormMlp.Training;
+
+/// <summary>
+/// torch.optim.Adam (L2 weight decay added to the gradient, no AMSGrad), in PyTorch's arithmetic:
+/// m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= (lr / (1-β1ᵗ)) · m / (√v / √(1-β2ᵗ) + eps).
+/// </summary>
+internal sealed class Adam : Optimizer
+{
+    private readonly float[][] _m, _v;
+
+    public Adam(IReadOnlyList<Parameter> parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0) : base(parameters)
+    {
+        if (beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), "Adam's betas must lie in [0, 1).");
+        if (epsilon <= 0 || weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(epsilon), "Adam's epsilon must be positive and its weight decay not negative.");
+        Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
+        _m = new float[parameters.Count][];
+        _v = new float[parameters.Count][];
+        for (int i = 0; i < parameters.Count; i++) { _m[i] = new float[parameters[i].Data.Length]; _v[i] = new float[parameters[i].Data.Length]; }
+    }
+
+    public float Beta1 { get; }
+
+    public float Beta2 { get; }
+
+    public float Epsilon { get; }
+
+    public float WeightDecay { get; }
+
+    public override void Step(float learningRate)
+    {
+        StepCount++;
+        double correction1 = 1 - Math.Pow(Beta1, StepCount);
+        double correction2 = 1 - Math.Pow(Beta2, StepCount);
+        float stepSize = (float)(learningRate / correction1);
+        float sqrtCorrection2 = (float)Math.Sqrt(correction2);
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon, wd = WeightDecay;
+        for (int pi = 0; pi < Parameters.Count; pi++)
+        {
+            var p = Parameters[pi].Data.AsSpan();
+            var grad = Parameters[pi].Grad.AsSpan();
+            var m = _m[pi].AsSpan(); var v = _v[pi].AsSpan();
+            for (int i = 0; i < p.Length; i++)
+            {
+                float g = wd != 0 ? grad[i] + wd * p[i] : grad[i];
+                m[i] = m[i] * b1 + (1 - b1) * g;
+                v[i] = v[i] * b2 + (1 - b2) * g * g;
+                p[i] -= stepSize * (m[i] / (MathF.Sqrt(v[i]) / sqrtCorrection2 + eps));
+            }
+        }
+    }
+}

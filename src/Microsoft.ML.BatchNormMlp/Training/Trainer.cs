@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using Microsoft.ML.BatchNormMlp.Layers;
+using Microsoft.ML.BatchNormMlp.Model;
+using Microsoft.ML.BatchNormMlp.Numerics;
+
+namespace Microsoft.ML.BatchNormMlp.Training;
+
+/// <summary>
+/// The training loop: draw a minibatch, forward in training mode, fused softmax cross-entropy, backward, optimizer
+/// step at the scheduled rate. A step allocates nothing once the workspaces exist. Stops with
+/// <see cref="NonFiniteLossException"/> on a NaN or infinite loss and with <see cref="OperationCanceledException"/>
+/// on cancellation.
+/// </summary>
+internal sealed class Trainer
+{
+    private readonly MlpNetwork _network;
+    private readonly TrainingOptions _options;
+    private readonly Optimizer _optimizer;
+    private readonly Rng _rng;
+
+    public Trainer(MlpNetwork network, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(network); ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _network = network;
+        _options = options;
+        _rng = new Rng(options.Seed);
+        _optimizer = options.Optimizer switch
+        {
+            OptimizerKind.Sgd => new Sgd(network.Parameters, options.Momentum, options.WeightDecay),
+            OptimizerKind.Adam => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
+        };
+    }
+
+    public Optimizer Optimizer => _optimizer;
+
+    public TrainingResult Train(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var o = _options;
+        var net = _network;
+        var c = net.Config;
+        if (train.IsDense != c.IsDense) throw new ArgumentException("The training set's kind (dense or symbol ids) does not match the network's input.", nameof(train));
+        if (train.Count < 2) throw new ArgumentException($"The training set has {train.Count} rows; at least 2 are needed.", nameof(train));
+        int batch = Math.Min(o.BatchSize, train.Count), width = train.RowWidth;
+        net.Threads = o.Threads;
+
+        var ids = train.IsDense ? [] : new int[batch * width];        // [B, ctx]
+        var features = train.IsDense ? new float[batch * width] : []; // [B, F]
+        var labels = new int[batch];
+        var order = o.Sampling == Sampling.ShuffledEpochs ? new int[train.Count] : [];
+        int cursor = order.Length;   // forces a shuffle before the first batch
+
+        double loss = double.NaN;
+        double? validationLoss = null;
+        var clock = Stopwatch.StartNew();
+        for (int step = 0; step < o.Steps; step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int rows = batch;
+            if (o.Sampling == Sampling.WithReplacement)
+            {
+                for (int r = 0; r < rows; r++) CopyRow(train, _rng.NextInt(train.Count), r, ids, features, labels);
+            }
+            else
+            {
+                if (order.Length - cursor < 2) { Shuffle(order); cursor = 0; }
+                rows = Math.Min(batch, order.Length - cursor);
+                for (int r = 0; r < rows; r++) CopyRow(train, order[cursor + r], r, ids, features, labels);
+                cursor += rows;
+            }
+
+            var input = train.IsDense ? NetworkInput.Dense(features.AsSpan(0, rows * width)) : NetworkInput.Ids(ids.AsSpan(0, rows * width));
+            var logits = net.Forward(input, rows, training: true);
+            var ws = net.GetWorkspace(rows);
+            loss = SoftmaxCrossEntropy.Forward(logits, labels.AsSpan(0, rows), ws.DLogits, rows, c.OutputWidth);
+            if (!double.IsFinite(loss)) throw new NonFiniteLossException(step, loss, net.FirstNonFiniteActivation());
+            net.Backward(ws.DLogits);
+            float lr = o.LearningRate.At(step, o.Steps);
+            _optimizer.Step(lr);
+
+            int done = step + 1;
+            bool lastStep = done == o.Steps;
+            if (validation is not null && ((o.ValidationEvery > 0 && done % o.ValidationEvery == 0) || lastStep))
+                validationLoss = net.Evaluate(validation, o.EvaluationChunk);
+            if (progress is not null && (done % o.ProgressEvery == 0 || lastStep))
+                progress.Report(new TrainingProgress(done, o.Steps, loss, lr, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), validationLoss));
+        }
+        clock.Stop();
+
+        if (o.CalibrateAfterTraining)
+        {
+            net.Calibrate(train);
+            if (validation is not null) validationLoss = net.Evaluate(validation, o.EvaluationChunk);
+        }
+        return new TrainingResult(o.Steps, loss, validationLoss, o.Steps / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
+    }
+
+    private static void CopyRow(Dataset data, int row, int slot, int[] ids, float[] features, int[] labels)
+    {
+        int w = data.RowWidth;
+        if (data.IsDense) data.Features.AsSpan(row * w, w).CopyTo(features.AsSpan(slot * w, w));
+        else data.Contexts.AsSpan(row * w, w).CopyTo(ids.AsSpan(slot * w, w));
+        labels[slot] = data.Labels[row];
+    }
+
+    private void Shuffle(int[] order)
+    {
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = _rng.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+}
