@@ -18,7 +18,7 @@ internal sealed class BatchNorm1d
     private readonly float[] _batchVar;               // [H] biased batch variance
     private readonly float[] _scale;                  // [H] gamma · invStd
     private readonly float[] _sumDz, _sumDzXhat;      // [H] backward reductions
-    private readonly float[] _dz, _xhat;              // [H] one row of backward scratch
+    private readonly float[] _dz;                     // [H] one row of backward scratch (eval mode)
     private bool _lastTraining;
     private int _lastBatch;
 
@@ -34,7 +34,7 @@ internal sealed class BatchNorm1d
         RunningVar = new NamedTensor($"{name}.running_var", [width]);
         Reset();
         _mean = new float[width]; _batchVar = new float[width]; _invStd = new float[width]; _scale = new float[width];
-        _sumDz = new float[width]; _sumDzXhat = new float[width]; _dz = new float[width]; _xhat = new float[width];
+        _sumDz = new float[width]; _sumDzXhat = new float[width]; _dz = new float[width];
     }
 
     public int Width { get; }
@@ -93,21 +93,32 @@ internal sealed class BatchNorm1d
         }
         TensorPrimitives.Multiply(Weight.Data, _invStd, _scale);
         for (int r = 0; r < batch; r++)
-            Normalize(x.Slice(r * h, h), _mean, _scale, Bias.Data, y.Slice(r * h, h));
-        NonlinearityKernels.Apply(f, y[..n]);
+        {
+            // Activate each row while it is still in L1.
+            var yr = y.Slice(r * h, h);
+            Normalize(x.Slice(r * h, h), _mean, _scale, Bias.Data, yr);
+            NonlinearityKernels.Apply(f, yr);
+        }
     }
 
-    // Two passes (mean, then squared deviations) rather than Σx² - (Σx)²/B, which cancels badly in float.
+    // One pass over [B, H]: sums of d = x - x[0] and of d². Shifting by the first row keeps Σd² - (Σd)²/B from
+    // cancelling the way Σx² - (Σx)²/B does when the mean is large against the spread.
     private void BatchStatistics(ReadOnlySpan<float> x, int batch)
     {
         int h = Width;
-        var mean = _mean.AsSpan(); var var = _batchVar.AsSpan();
-        mean.Clear(); var.Clear();
-        for (int r = 0; r < batch; r++) TensorPrimitives.Add(mean, x.Slice(r * h, h), mean);
-        TensorPrimitives.Multiply(mean, 1f / batch, mean);
-        for (int r = 0; r < batch; r++) AddSquaredDeviation(x.Slice(r * h, h), mean, var);
-        TensorPrimitives.Multiply(var, 1f / batch, var);  // biased: what training normalizes with
-        for (int j = 0; j < h; j++) _invStd[j] = 1 / MathF.Sqrt(var[j] + Epsilon);
+        var shift = x[..h];
+        var s1 = _mean.AsSpan(); var s2 = _batchVar.AsSpan();
+        s1.Clear(); s2.Clear();
+        for (int r = 1; r < batch; r++) AddShiftedMoments(x.Slice(r * h, h), shift, s1, s2);
+        float invB = 1f / batch;
+        for (int j = 0; j < h; j++)
+        {
+            float m = s1[j] * invB;
+            float var = MathF.Max(s2[j] * invB - m * m, 0);   // biased: what training normalizes with
+            s1[j] = shift[j] + m;
+            s2[j] = var;
+            _invStd[j] = 1 / MathF.Sqrt(var + Epsilon);
+        }
     }
 
     /// <summary>
@@ -119,16 +130,10 @@ internal sealed class BatchNorm1d
         int h = Width;
         if (batch != _lastBatch) throw new InvalidOperationException($"BatchNorm '{Weight.Name}': backward for {batch} rows after a forward of {_lastBatch}.");
         var sumDz = _sumDz.AsSpan(); var sumDzXhat = _sumDzXhat.AsSpan();
-        var dz = _dz.AsSpan(); var xhat = _xhat.AsSpan();
+        var dz = _dz.AsSpan();
         sumDz.Clear(); sumDzXhat.Clear();
         for (int r = 0; r < batch; r++)
-        {
-            NonlinearityKernels.Backward(f, y.Slice(r * h, h), dy.Slice(r * h, h), dz);
-            TensorPrimitives.Subtract(x.Slice(r * h, h), _mean, xhat);
-            TensorPrimitives.Multiply(xhat, _invStd, xhat);
-            TensorPrimitives.Add(sumDz, dz, sumDz);
-            TensorPrimitives.MultiplyAdd(dz, xhat, sumDzXhat, sumDzXhat);
-        }
+            AddGradientSums(f, x.Slice(r * h, h), y.Slice(r * h, h), dy.Slice(r * h, h), _mean, _invStd, sumDz, sumDzXhat);
         sumDzXhat.CopyTo(Weight.Grad);
         sumDz.CopyTo(Bias.Grad);
 
@@ -138,10 +143,7 @@ internal sealed class BatchNorm1d
             TensorPrimitives.Multiply(sumDz, 1f / batch, sumDz);
             TensorPrimitives.Multiply(sumDzXhat, 1f / batch, sumDzXhat);
             for (int r = 0; r < batch; r++)
-            {
-                NonlinearityKernels.Backward(f, y.Slice(r * h, h), dy.Slice(r * h, h), dz);
-                BatchInputGradient(x.Slice(r * h, h), dz, _mean, _invStd, _scale, sumDz, sumDzXhat, dx.Slice(r * h, h), accumulateDx);
-            }
+                BatchInputGradient(f, x.Slice(r * h, h), y.Slice(r * h, h), dy.Slice(r * h, h), _mean, _invStd, _scale, sumDz, sumDzXhat, dx.Slice(r * h, h), accumulateDx);
         }
         else
         {
@@ -184,19 +186,60 @@ internal sealed class BatchNorm1d
         }
     }
 
-    // var += (x - mean)²
-    private static void AddSquaredDeviation(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, Span<float> var)
+    // s1 += x - shift; s2 += (x - shift)²
+    private static void AddShiftedMoments(ReadOnlySpan<float> x, ReadOnlySpan<float> shift, Span<float> s1, Span<float> s2)
     {
-        int n = var.Length, i = 0;
-        ref float px = ref MemoryMarshal.GetReference(x); ref float pm = ref MemoryMarshal.GetReference(mean);
-        ref float pv = ref MemoryMarshal.GetReference(var);
+        int n = s1.Length, i = 0;
+        ref float px = ref MemoryMarshal.GetReference(x); ref float pk = ref MemoryMarshal.GetReference(shift);
+        ref float p1 = ref MemoryMarshal.GetReference(s1); ref float p2 = ref MemoryMarshal.GetReference(s2);
         for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
         {
-            var d = Vector.LoadUnsafe(ref px, (nuint)i) - Vector.LoadUnsafe(ref pm, (nuint)i);
-            (Vector.LoadUnsafe(ref pv, (nuint)i) + d * d).StoreUnsafe(ref pv, (nuint)i);
+            var u = (nuint)i;
+            var d = Vector.LoadUnsafe(ref px, u) - Vector.LoadUnsafe(ref pk, u);
+            (Vector.LoadUnsafe(ref p1, u) + d).StoreUnsafe(ref p1, u);
+            (Vector.LoadUnsafe(ref p2, u) + d * d).StoreUnsafe(ref p2, u);
         }
-        for (; i < n; i++) { float d = x[i] - mean[i]; var[i] += d * d; }
+        for (; i < n; i++) { float d = x[i] - shift[i]; s1[i] += d; s2[i] += d * d; }
     }
+
+    // dz = f'(y)·dy; sumDz += dz; sumDzXhat += dz·(x - mean)·invStd
+    private static void AddGradientSums(Nonlinearity f, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        Span<float> sumDz, Span<float> sumDzXhat)
+    {
+        int n = sumDz.Length, i = 0;
+        ref float px = ref MemoryMarshal.GetReference(x); ref float py = ref MemoryMarshal.GetReference(y);
+        ref float pdy = ref MemoryMarshal.GetReference(dy); ref float pm = ref MemoryMarshal.GetReference(mean);
+        ref float pis = ref MemoryMarshal.GetReference(invStd);
+        ref float p1 = ref MemoryMarshal.GetReference(sumDz); ref float p2 = ref MemoryMarshal.GetReference(sumDzXhat);
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var u = (nuint)i;
+            var dz = Derivative(f, Vector.LoadUnsafe(ref py, u), Vector.LoadUnsafe(ref pdy, u));
+            var xhat = (Vector.LoadUnsafe(ref px, u) - Vector.LoadUnsafe(ref pm, u)) * Vector.LoadUnsafe(ref pis, u);
+            (Vector.LoadUnsafe(ref p1, u) + dz).StoreUnsafe(ref p1, u);
+            (Vector.LoadUnsafe(ref p2, u) + dz * xhat).StoreUnsafe(ref p2, u);
+        }
+        for (; i < n; i++)
+        {
+            float dz = Derivative(f, y[i], dy[i]);
+            sumDz[i] += dz;
+            sumDzXhat[i] += dz * (x[i] - mean[i]) * invStd[i];
+        }
+    }
+
+    private static Vector<float> Derivative(Nonlinearity f, Vector<float> y, Vector<float> dy) => f switch
+    {
+        Nonlinearity.Tanh => dy - dy * y * y,
+        Nonlinearity.Relu => Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<float>.Zero), dy, Vector<float>.Zero),
+        _ => dy,
+    };
+
+    private static float Derivative(Nonlinearity f, float y, float dy) => f switch
+    {
+        Nonlinearity.Tanh => dy - dy * y * y,
+        Nonlinearity.Relu => y > 0 ? dy : 0,
+        _ => dy,
+    };
 
     // y = (x - mean)·scale + beta
     private static void Normalize(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> scale, ReadOnlySpan<float> beta, Span<float> y)
@@ -213,27 +256,29 @@ internal sealed class BatchNorm1d
         for (; i < n; i++) y[i] = (x[i] - mean[i]) * scale[i] + beta[i];
     }
 
-    // dx (+)= scale·(dz - m1 - xhat·m2), xhat = (x - mean)·invStd
-    private static void BatchInputGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dz, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> scale,
-        ReadOnlySpan<float> m1, ReadOnlySpan<float> m2, Span<float> dx, bool accumulate)
+    // dx (+)= scale·(dz - m1 - xhat·m2), dz = f'(y)·dy, xhat = (x - mean)·invStd
+    private static void BatchInputGradient(Nonlinearity f, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> scale, ReadOnlySpan<float> m1, ReadOnlySpan<float> m2, Span<float> dx, bool accumulate)
     {
         int n = dx.Length, i = 0;
-        ref float px = ref MemoryMarshal.GetReference(x); ref float pdz = ref MemoryMarshal.GetReference(dz);
+        ref float px = ref MemoryMarshal.GetReference(x); ref float py = ref MemoryMarshal.GetReference(y);
+        ref float pdy = ref MemoryMarshal.GetReference(dy);
         ref float pm = ref MemoryMarshal.GetReference(mean); ref float pis = ref MemoryMarshal.GetReference(invStd);
         ref float ps = ref MemoryMarshal.GetReference(scale); ref float pm1 = ref MemoryMarshal.GetReference(m1);
         ref float pm2 = ref MemoryMarshal.GetReference(m2); ref float pdx = ref MemoryMarshal.GetReference(dx);
         for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
         {
             var u = (nuint)i;
+            var dz = Derivative(f, Vector.LoadUnsafe(ref py, u), Vector.LoadUnsafe(ref pdy, u));
             var xhat = (Vector.LoadUnsafe(ref px, u) - Vector.LoadUnsafe(ref pm, u)) * Vector.LoadUnsafe(ref pis, u);
-            var g = Vector.LoadUnsafe(ref ps, u) * (Vector.LoadUnsafe(ref pdz, u) - Vector.LoadUnsafe(ref pm1, u) - xhat * Vector.LoadUnsafe(ref pm2, u));
+            var g = Vector.LoadUnsafe(ref ps, u) * (dz - Vector.LoadUnsafe(ref pm1, u) - xhat * Vector.LoadUnsafe(ref pm2, u));
             if (accumulate) g += Vector.LoadUnsafe(ref pdx, u);
             g.StoreUnsafe(ref pdx, u);
         }
         for (; i < n; i++)
         {
             float xhat = (x[i] - mean[i]) * invStd[i];
-            float g = scale[i] * (dz[i] - m1[i] - xhat * m2[i]);
+            float g = scale[i] * (Derivative(f, y[i], dy[i]) - m1[i] - xhat * m2[i]);
             dx[i] = accumulate ? dx[i] + g : g;
         }
     }

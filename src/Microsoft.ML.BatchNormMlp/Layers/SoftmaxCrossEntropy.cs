@@ -21,13 +21,17 @@ internal static class SoftmaxCrossEntropy
             float max = float.NegativeInfinity;
             for (int k = 0; k < classes; k++) max = MathF.Max(max, z[k]);
             double sum = 0;
-            for (int k = 0; k < classes; k++) sum += MathF.Exp(z[k] - max);
-            double logSum = Math.Log(sum);
-            total += logSum - (z[t] - max);
-            if (dLogits.IsEmpty) continue;
+            if (dLogits.IsEmpty)
+            {
+                for (int k = 0; k < classes; k++) sum += MathF.Exp(z[k] - max);
+                total += Math.Log(sum) - (z[t] - max);
+                continue;
+            }
             var g = dLogits.Slice(r * classes, classes);
+            for (int k = 0; k < classes; k++) sum += g[k] = MathF.Exp(z[k] - max);
+            total += Math.Log(sum) - (z[t] - max);
             float inv = (float)(1 / sum) * invBatch;
-            for (int k = 0; k < classes; k++) g[k] = MathF.Exp(z[k] - max) * inv;
+            for (int k = 0; k < classes; k++) g[k] *= inv;
             g[t] -= invBatch;
         }
         return total / batch;

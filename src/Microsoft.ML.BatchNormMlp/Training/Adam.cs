@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Microsoft.ML.BatchNormMlp.Layers;
 
 namespace Microsoft.ML.BatchNormMlp.Training;
@@ -35,19 +37,32 @@ internal sealed class Adam : Optimizer
         double correction2 = 1 - Math.Pow(Beta2, StepCount);
         float stepSize = (float)(learningRate / correction1);
         float sqrtCorrection2 = (float)Math.Sqrt(correction2);
-        float b1 = Beta1, b2 = Beta2, eps = Epsilon, wd = WeightDecay;
         for (int pi = 0; pi < Parameters.Count; pi++)
+            Update(Parameters[pi].Data, Parameters[pi].Grad, _m[pi], _v[pi], stepSize, sqrtCorrection2);
+    }
+
+    private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float stepSize, float sqrtCorrection2)
+    {
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon, wd = WeightDecay;
+        int n = p.Length, i = 0;
+        ref float pp = ref MemoryMarshal.GetReference(p); ref float pg = ref MemoryMarshal.GetReference(grad);
+        ref float pm = ref MemoryMarshal.GetReference(m); ref float pv = ref MemoryMarshal.GetReference(v);
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
         {
-            var p = Parameters[pi].Data.AsSpan();
-            var grad = Parameters[pi].Grad.AsSpan();
-            var m = _m[pi].AsSpan(); var v = _v[pi].AsSpan();
-            for (int i = 0; i < p.Length; i++)
-            {
-                float g = wd != 0 ? grad[i] + wd * p[i] : grad[i];
-                m[i] = m[i] * b1 + (1 - b1) * g;
-                v[i] = v[i] * b2 + (1 - b2) * g * g;
-                p[i] -= stepSize * (m[i] / (MathF.Sqrt(v[i]) / sqrtCorrection2 + eps));
-            }
+            var u = (nuint)i;
+            var w = Vector.LoadUnsafe(ref pp, u);
+            var g = Vector.LoadUnsafe(ref pg, u) + w * wd;
+            var mi = Vector.LoadUnsafe(ref pm, u) * b1 + g * (1 - b1);
+            var vi = Vector.LoadUnsafe(ref pv, u) * b2 + g * g * (1 - b2);
+            mi.StoreUnsafe(ref pm, u); vi.StoreUnsafe(ref pv, u);
+            (w - mi / (Vector.SquareRoot(vi) / new Vector<float>(sqrtCorrection2) + new Vector<float>(eps)) * stepSize).StoreUnsafe(ref pp, u);
+        }
+        for (; i < n; i++)
+        {
+            float g = grad[i] + wd * p[i];
+            m[i] = m[i] * b1 + (1 - b1) * g;
+            v[i] = v[i] * b2 + (1 - b2) * g * g;
+            p[i] -= stepSize * (m[i] / (MathF.Sqrt(v[i]) / sqrtCorrection2 + eps));
         }
     }
 }

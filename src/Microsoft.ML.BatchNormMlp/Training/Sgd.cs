@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Microsoft.ML.BatchNormMlp.Layers;
 
 namespace Microsoft.ML.BatchNormMlp.Training;
@@ -30,23 +32,42 @@ internal sealed class Sgd : Optimizer
     public override void Step(float learningRate)
     {
         bool first = StepCount == 0;
-        float mu = Momentum, wd = WeightDecay, keep = 1 - Dampening;
         for (int pi = 0; pi < Parameters.Count; pi++)
-        {
-            var p = Parameters[pi].Data.AsSpan();
-            var grad = Parameters[pi].Grad.AsSpan();
-            var v = _velocity[pi].AsSpan();
-            for (int i = 0; i < p.Length; i++)
-            {
-                float g = wd != 0 ? grad[i] + wd * p[i] : grad[i];
-                if (mu != 0)
-                {
-                    v[i] = first ? g : mu * v[i] + keep * g;
-                    g = Nesterov ? g + mu * v[i] : v[i];
-                }
-                p[i] -= learningRate * g;
-            }
-        }
+            Update(Parameters[pi].Data, Parameters[pi].Grad, _velocity[pi], learningRate, first);
         StepCount++;
+    }
+
+    private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> v, float lr, bool first)
+    {
+        float mu = Momentum, wd = WeightDecay, keep = first ? 1 : 1 - Dampening, decay = first ? 0 : mu;
+        bool momentum = mu != 0, nesterov = Nesterov;
+        int n = p.Length, i = 0;
+        ref float pp = ref MemoryMarshal.GetReference(p);
+        ref float pg = ref MemoryMarshal.GetReference(grad);
+        ref float pv = ref MemoryMarshal.GetReference(v);
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var u = (nuint)i;
+            var w = Vector.LoadUnsafe(ref pp, u);
+            var g = Vector.LoadUnsafe(ref pg, u) + w * wd;
+            if (momentum)
+            {
+                // First step: buf = g (decay 0, keep 1); later: buf = mu·buf + (1 - dampening)·g.
+                var b = Vector.LoadUnsafe(ref pv, u) * decay + g * keep;
+                b.StoreUnsafe(ref pv, u);
+                g = nesterov ? g + b * mu : b;
+            }
+            (w - g * lr).StoreUnsafe(ref pp, u);
+        }
+        for (; i < n; i++)
+        {
+            float g = grad[i] + wd * p[i];
+            if (momentum)
+            {
+                v[i] = decay * v[i] + keep * g;
+                g = nesterov ? g + mu * v[i] : v[i];
+            }
+            p[i] -= lr * g;
+        }
     }
 }
