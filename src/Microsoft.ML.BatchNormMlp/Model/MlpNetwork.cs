@@ -304,7 +304,8 @@ internal sealed class MlpNetwork
         {
             int n = Math.Min(chunk, data.Count - start);
             var logits = Forward(data.Rows(start, n), n, training: false);
-            total += SoftmaxCrossEntropy.Forward(logits, data.Labels.AsSpan(start, n), default, n, Config.OutputWidth) * n;
+            // The gradient buffer is scratch here: the fused loss is fastest when it may write there.
+            total += SoftmaxCrossEntropy.Forward(logits, data.Labels.AsSpan(start, n), GetWorkspace(n).DLogits, n, Config.OutputWidth) * n;
         }
         return total / data.Count;
     }

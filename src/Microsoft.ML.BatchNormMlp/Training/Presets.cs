@@ -36,6 +36,7 @@ internal static class Presets
                 "50 layers of 256 with BatchNorm (seed 000 DeepMLP)"),
             "deep50-res" => Char(name, 16, Enumerable.Repeat(256, 50).ToArray(), bias: true, bn: true, vocabularySize, Constant(0.01, 1000), InitScheme.PyTorchDefault,
                 "50 layers of 256 with BatchNorm and post-activation residual streams (seed 000 DeepMLP)", residual: true),
+            "deep50res" => Get("deep50-res", vocabularySize),   // torch_ref.py's spelling
             "mnist1d-res" => Mnist1d(name, bn: false, "MNIST-1D: Linear 40->100 stem, five pre-activation ReLU residual blocks, no BatchNorm (seed 003)"),
             "mnist1d-res-bn" => Mnist1d(name, bn: true, "MNIST-1D: Linear 40->100 stem, five pre-activation BatchNorm-ReLU residual blocks (seed 003)"),
             _ => throw new ArgumentException($"Unknown preset '{name}'. Known presets: {string.Join(", ", Names)}.", nameof(name)),

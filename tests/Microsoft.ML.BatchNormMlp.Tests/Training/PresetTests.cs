@@ -54,6 +54,13 @@ public class PresetTests
     }
 
     [Test]
+    public void TorchRefsSpellingDeep50res_IsTheResidualPreset()
+    {
+        Assert.That(Presets.Get("deep50res").Config.Residual, Is.True);
+        Assert.That(Presets.Get("deep50").Config.Residual, Is.False);
+    }
+
+    [Test]
     public void UnknownPreset_ListsTheKnownOnes()
     {
         var ex = Assert.Throws<ArgumentException>(() => Presets.Get("bn2"));
