@@ -18,6 +18,7 @@ namespace Microsoft.ML.BatchNormMlp.Model;
 internal sealed class MlpNetwork
 {
     private readonly Dictionary<int, Workspace> _workspaces = [];
+    private readonly Dictionary<int, Workspace> _forwardOnly = [];
     private readonly Nonlinearity _act;
     private readonly int[] _inputWidths;
     private readonly bool[] _adds;
@@ -106,26 +107,35 @@ internal sealed class MlpNetwork
     /// <summary>Whether hidden layer i adds its input back (residual and widths match, and not the first layer).</summary>
     public bool AddsResidual(int i) => _adds[i];
 
-    /// <summary>The workspace of a batch size, created on first use and kept.</summary>
-    public Workspace GetWorkspace(int batch)
+    /// <summary>The workspace of a batch size, created on first use and kept (forward-only ones separately).</summary>
+    public Workspace GetWorkspace(int batch, bool forwardOnly = false)
     {
         if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "A batch needs at least one row.");
-        if (!_workspaces.TryGetValue(batch, out var ws))
+        var cache = forwardOnly ? _forwardOnly : _workspaces;
+        if (!cache.TryGetValue(batch, out var ws))
         {
-            ws = new Workspace(this, batch);
-            _workspaces.Add(batch, ws);
+            ws = new Workspace(this, batch, forwardOnly);
+            cache.Add(batch, ws);
         }
         return ws;
     }
 
-    /// <summary>Drops cached workspaces (e.g. after evaluating a large set in odd-sized chunks).</summary>
-    public void ReleaseWorkspaces() { _workspaces.Clear(); _last = null; }
+    /// <summary>The workspace the last forward pass wrote.</summary>
+    public Workspace? LastWorkspace => _last;
 
-    /// <summary>Runs the batch through the network; returns the logits [B, K] (valid until the next forward of this batch size).</summary>
-    public ReadOnlySpan<float> Forward(NetworkInput input, int batch, bool training)
+    /// <summary>Drops cached workspaces (e.g. after evaluating a large set in odd-sized chunks).</summary>
+    public void ReleaseWorkspaces() { _workspaces.Clear(); _forwardOnly.Clear(); _last = null; }
+
+    /// <summary>
+    /// Runs the batch through the network; returns the logits [B, K] (valid until the next forward of this batch size).
+    /// Training mode normalizes with batch statistics and updates the running ones. <paramref name="keepActivations"/>
+    /// (default: in training mode) keeps every layer's activations for <see cref="Backward"/>; without it, layers
+    /// share buffers.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(NetworkInput input, int batch, bool training, bool? keepActivations = null)
     {
         var c = Config;
-        var ws = GetWorkspace(batch);
+        var ws = GetWorkspace(batch, forwardOnly: !(keepActivations ?? training));
         _last = ws;
         int t = Threads;
         if (input.IsDense != c.IsDense)
@@ -144,49 +154,56 @@ internal sealed class MlpNetwork
         }
 
         float[] h = ws.Input;
+        int hn = batch * c.InputWidth;                    // length of the stream h: [B, width]
         bool pre = c.BlockStyle == BlockStyle.PreActivation;
         for (int i = 0; i < Hidden.Length; i++)
         {
             var lin = Hidden[i];
             var norm = Norms[i];
+            int n = batch * c.HiddenWidths[i];
+            var hs = h.AsSpan(0, hn);
+            var stream = ws.Stream[i].AsSpan(0, n);
             if (!pre)
             {
-                float[] z = ws.LinearOut[i], y = ws.Activated[i];
-                lin.Forward(h, z, batch, threads: t);
+                var z = ws.LinearOut[i].AsSpan(0, n);
+                var y = ws.Activated[i].AsSpan(0, n);
+                lin.Forward(hs, z, batch, threads: t);
                 NormalizeAndActivate(norm, z, y, batch, training);
-                if (_adds[i]) TensorPrimitives.Add(h, y, ws.Stream[i]);
+                if (_adds[i]) TensorPrimitives.Add(hs, y, stream);
             }
             else if (i == 0)
             {
-                lin.Forward(h, ws.Stream[0], batch, threads: t);
+                lin.Forward(hs, stream, batch, threads: t);
             }
             else
             {
-                float[] a = ws.Activated[i];
-                NormalizeAndActivate(norm, h, a, batch, training);
+                var a = ws.Activated[i].AsSpan(0, hn);
+                NormalizeAndActivate(norm, hs, a, batch, training);
                 if (_adds[i])
                 {
-                    h.CopyTo(ws.Stream[i], 0);
-                    lin.Forward(a, ws.Stream[i], batch, accumulate: true, threads: t);
+                    hs.CopyTo(stream);
+                    lin.Forward(a, stream, batch, accumulate: true, threads: t);
                 }
-                else lin.Forward(a, ws.Stream[i], batch, threads: t);
+                else lin.Forward(a, stream, batch, threads: t);
             }
             h = ws.Stream[i];
+            hn = n;
         }
 
-        Output.Forward(h, ws.OutputLinear, batch, threads: t);
+        int k = batch * c.OutputWidth;
+        Output.Forward(h.AsSpan(0, hn), ws.OutputLinear, batch, threads: t);
         OutputNorm?.Forward(ws.OutputLinear, ws.Logits, batch, training);
-        return ws.Logits;
+        return ws.Logits.AsSpan(0, k);
     }
 
-    private void NormalizeAndActivate(BatchNorm1d? norm, float[] x, float[] y, int batch, bool training)
+    private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training)
     {
         if (norm is not null)
         {
             norm.Forward(x, y, batch, training, _act);
             return;
         }
-        x.CopyTo(y, 0);
+        x.CopyTo(y);
         NonlinearityKernels.Apply(_act, y);
     }
 
@@ -194,6 +211,7 @@ internal sealed class MlpNetwork
     public void Backward(ReadOnlySpan<float> dLogits)
     {
         var ws = _last ?? throw new InvalidOperationException("Backward needs a forward pass first.");
+        if (ws.ForwardOnly) throw new InvalidOperationException("Backward needs the activations of the last forward pass: run it in training mode or with keepActivations.");
         var c = Config;
         int batch = ws.Batch, t = Threads;
         if (dLogits.Length < batch * c.OutputWidth) throw new ArgumentException($"dLogits holds {dLogits.Length} values, the batch needs {batch * c.OutputWidth}.", nameof(dLogits));
@@ -265,6 +283,9 @@ internal sealed class MlpNetwork
     {
         if (_last is not { } ws) return null;
         var c = Config;
+        int b = ws.Batch;
+        if (ws.ForwardOnly)   // earlier layers' buffers were reused: only the logits are still there
+            return IsFinite(ws.Logits.AsSpan(0, b * c.OutputWidth)) ? null : "logits (run a training-mode forward to locate the layer)";
         if (!IsFinite(ws.Input)) return c.IsDense ? "input" : "embedding";
         bool pre = c.BlockStyle == BlockStyle.PreActivation;
         for (int i = 0; i < Hidden.Length; i++)
@@ -305,7 +326,7 @@ internal sealed class MlpNetwork
             int n = Math.Min(chunk, data.Count - start);
             var logits = Forward(data.Rows(start, n), n, training: false);
             // The gradient buffer is scratch here: the fused loss is fastest when it may write there.
-            total += SoftmaxCrossEntropy.Forward(logits, data.Labels.AsSpan(start, n), GetWorkspace(n).DLogits, n, Config.OutputWidth) * n;
+            total += SoftmaxCrossEntropy.Forward(logits, data.Labels.AsSpan(start, n), GetWorkspace(n, forwardOnly: true).DLogits, n, Config.OutputWidth) * n;
         }
         return total / data.Count;
     }

@@ -84,7 +84,7 @@ public class MlpNetworkTests
 
         // After calibration an eval-mode pass over the whole set must see, at every BatchNorm's input, exactly the
         // statistics that BatchNorm now holds (later layers depend on the earlier, already calibrated ones).
-        net.Forward(data.Rows(0, data.Count), data.Count, training: false);
+        net.Forward(data.Rows(0, data.Count), data.Count, training: false, keepActivations: true);
         var ws = net.GetWorkspace(data.Count);
         for (int i = 0; i < net.Hidden.Length; i++)
             AssertStatistics(net.Norms[i]!, ws.LinearOut[i], data.Count);
@@ -101,7 +101,7 @@ public class MlpNetworkTests
         var x = Enumerable.Range(0, 200 * 4).Select(_ => rng.NextGaussian()).ToArray();
         var data = Dataset.FromDense(x, 4, Enumerable.Range(0, 200).Select(i => i % 3).ToArray());
         net.Calibrate(data);
-        net.Forward(data.Rows(0, 200), 200, training: false);
+        net.Forward(data.Rows(0, 200), 200, training: false, keepActivations: true);
         var ws = net.GetWorkspace(200);
         AssertStatistics(net.Norms[1]!, ws.Stream[0], 200);
         AssertStatistics(net.Norms[2]!, ws.Stream[1], 200);
@@ -120,6 +120,31 @@ public class MlpNetworkTests
             Assert.That(bn.RunningMean.Data[j], Is.EqualTo(mean).Within(1e-5 * (1 + Math.Abs(mean))), $"{bn.RunningMean.Name}[{j}]");
             Assert.That(bn.RunningVar.Data[j], Is.EqualTo(sq / (rows - 1)).Within(1e-5 * sq / (rows - 1)), $"{bn.RunningVar.Name}[{j}]");
         }
+    }
+
+    public static IEnumerable<TestCaseData> DeepConfigs()
+    {
+        yield return new TestCaseData(Small with { HiddenWidths = [8, 8, 8, 6, 6, 6, 6] }).SetArgDisplayNames("post residual, output BN");
+        yield return new TestCaseData(Small with { HiddenWidths = [8, 8, 8, 6, 6, 6], Residual = false }).SetArgDisplayNames("post plain");
+        yield return new TestCaseData(Small with { HiddenWidths = [8, 8, 8, 6, 6, 6, 6], BlockStyle = BlockStyle.PreActivation }).SetArgDisplayNames("pre residual");
+        yield return new TestCaseData(Small with { HiddenWidths = [8, 8, 6, 6, 6], BlockStyle = BlockStyle.PreActivation, Residual = false, HiddenBatchNorm = false }).SetArgDisplayNames("pre plain, no BN");
+    }
+
+    [TestCaseSource(nameof(DeepConfigs))]
+    public void ForwardOnlyEvaluation_SharesBuffersYetGivesTheSameLogits(MlpConfig config)
+    {
+        var net = new MlpNetwork(config);
+        var rng = new Rng(12);
+        Initialization.Initialize(net, new InitOptions(), rng);
+        foreach (var norm in net.Norms.Append(net.OutputNorm))
+            if (norm is not null) for (int j = 0; j < norm.Width; j++) { norm.RunningMean.Data[j] = 0.3f * rng.NextGaussian(); norm.RunningVar.Data[j] = 0.5f + rng.NextFloat(); }
+        var ids = Enumerable.Range(0, 40 * 3).Select(_ => rng.NextInt(9)).ToArray();
+        var kept = net.Forward(NetworkInput.Ids(ids), 40, training: false, keepActivations: true).ToArray();
+        var shared = net.Forward(NetworkInput.Ids(ids), 40, training: false).ToArray();
+        Assert.That(net.LastWorkspace!.ForwardOnly, Is.True);
+        Assert.That(shared, Is.EqualTo(kept));
+        var ex = Assert.Throws<InvalidOperationException>(() => net.Backward(new float[40 * 9]));
+        Assert.That(ex!.Message, Does.Contain("Backward needs the activations of the last forward pass"));
     }
 
     [Test]
