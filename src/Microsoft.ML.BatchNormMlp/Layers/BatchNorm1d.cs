@@ -74,31 +74,17 @@ internal sealed class BatchNorm1d
             if (batch < 2)
                 throw new ArgumentException($"BatchNorm '{Weight.Name}' needs more than 1 row per batch in training mode (got {batch}): a single row has no variance.");
             BatchStatistics(x, batch);
-            float m = Momentum, unbias = batch / (batch - 1f);
-            var rm = RunningMean.Data; var rv = RunningVar.Data;
-            for (int j = 0; j < h; j++)
-            {
-                rm[j] = (1 - m) * rm[j] + m * _mean[j];
-                rv[j] = (1 - m) * rv[j] + m * _batchVar[j] * unbias;
-            }
+            UpdateRunningStatistics(batch);
         }
         else
         {
-            var rm = RunningMean.Data; var rv = RunningVar.Data;
-            for (int j = 0; j < h; j++)
-            {
-                _mean[j] = rm[j];
-                _invStd[j] = 1 / MathF.Sqrt(rv[j] + Epsilon);
-            }
+            RunningMean.Data.CopyTo(_mean, 0);
+            InverseStd(RunningVar.Data, Epsilon, _invStd);
         }
         TensorPrimitives.Multiply(Weight.Data, _invStd, _scale);
         for (int r = 0; r < batch; r++)
-        {
-            // Activate each row while it is still in L1.
-            var yr = y.Slice(r * h, h);
-            Normalize(x.Slice(r * h, h), _mean, _scale, Bias.Data, yr);
-            NonlinearityKernels.Apply(f, yr);
-        }
+            Normalize(x.Slice(r * h, h), _mean, _scale, Bias.Data, y.Slice(r * h, h));
+        NonlinearityKernels.Apply(f, y[..n]);   // one call over [B, H]: measured cheaper than a call per row
     }
 
     // One pass over [B, H]: sums of d = x - x[0] and of d². Shifting by the first row keeps Σd² - (Σd)²/B from
@@ -110,15 +96,57 @@ internal sealed class BatchNorm1d
         var s1 = _mean.AsSpan(); var s2 = _batchVar.AsSpan();
         s1.Clear(); s2.Clear();
         for (int r = 1; r < batch; r++) AddShiftedMoments(x.Slice(r * h, h), shift, s1, s2);
-        float invB = 1f / batch;
-        for (int j = 0; j < h; j++)
+        // mean = shift + s1/B; biased var = max(s2/B - (s1/B)², 0); invStd = 1/√(var + eps)
+        float invB = 1f / batch, eps = Epsilon;
+        int i = 0;
+        ref float pk = ref MemoryMarshal.GetReference(shift);
+        ref float p1 = ref MemoryMarshal.GetReference(s1); ref float p2 = ref MemoryMarshal.GetReference(s2);
+        ref float pis = ref MemoryMarshal.GetReference(_invStd.AsSpan());
+        for (; i <= h - Vector<float>.Count; i += Vector<float>.Count)
         {
-            float m = s1[j] * invB;
-            float var = MathF.Max(s2[j] * invB - m * m, 0);   // biased: what training normalizes with
-            s1[j] = shift[j] + m;
-            s2[j] = var;
-            _invStd[j] = 1 / MathF.Sqrt(var + Epsilon);
+            var u = (nuint)i;
+            var m = Vector.LoadUnsafe(ref p1, u) * invB;
+            var v = Vector.Max(Vector.LoadUnsafe(ref p2, u) * invB - m * m, Vector<float>.Zero);
+            (Vector.LoadUnsafe(ref pk, u) + m).StoreUnsafe(ref p1, u);
+            v.StoreUnsafe(ref p2, u);
+            (Vector<float>.One / Vector.SquareRoot(v + new Vector<float>(eps))).StoreUnsafe(ref pis, u);
         }
+        for (; i < h; i++)
+        {
+            float m = s1[i] * invB;
+            float v = MathF.Max(s2[i] * invB - m * m, 0);
+            s1[i] = shift[i] + m;
+            s2[i] = v;
+            _invStd[i] = 1 / MathF.Sqrt(v + eps);
+        }
+    }
+
+    // running = (1 - momentum)·running + momentum·batch, with the unbiased variance var·B/(B - 1).
+    private void UpdateRunningStatistics(int batch)
+    {
+        float m = Momentum, keep = 1 - m, unbias = batch / (batch - 1f);
+        var rm = RunningMean.Data.AsSpan(); var rv = RunningVar.Data.AsSpan();
+        int h = Width, i = 0;
+        ref float prm = ref MemoryMarshal.GetReference(rm); ref float prv = ref MemoryMarshal.GetReference(rv);
+        ref float pm = ref MemoryMarshal.GetReference(_mean.AsSpan()); ref float pv = ref MemoryMarshal.GetReference(_batchVar.AsSpan());
+        for (; i <= h - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var u = (nuint)i;
+            (Vector.LoadUnsafe(ref prm, u) * keep + Vector.LoadUnsafe(ref pm, u) * m).StoreUnsafe(ref prm, u);
+            (Vector.LoadUnsafe(ref prv, u) * keep + Vector.LoadUnsafe(ref pv, u) * unbias * m).StoreUnsafe(ref prv, u);
+        }
+        for (; i < h; i++)
+        {
+            rm[i] = keep * rm[i] + m * _mean[i];
+            rv[i] = keep * rv[i] + _batchVar[i] * unbias * m;
+        }
+    }
+
+    private static void InverseStd(ReadOnlySpan<float> var, float eps, Span<float> invStd)
+    {
+        TensorPrimitives.Add(var, eps, invStd);
+        TensorPrimitives.Sqrt(invStd, invStd);
+        TensorPrimitives.Divide(1f, invStd, invStd);
     }
 
     /// <summary>

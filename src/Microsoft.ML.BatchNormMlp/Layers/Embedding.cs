@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Microsoft.ML.BatchNormMlp.Layers;
 
 /// <summary>
@@ -47,11 +50,18 @@ internal sealed class Embedding
         float[] g = Weight.Grad;
         Array.Clear(g);
         int count = batch * ContextLength;
+        if (ids.Length < count) throw new ArgumentException($"The batch holds {ids.Length} ids but {batch} rows of context {ContextLength} need {count}.", nameof(ids));
+        int width = Width;
+        ref float dst = ref MemoryMarshal.GetArrayDataReference(g);
+        ref float src = ref MemoryMarshal.GetReference(dy[..(count * width)]);
         for (int p = 0; p < count; p++)
         {
-            var row = g.AsSpan(ids[p] * Width, Width);
-            var src = dy.Slice(p * Width, Width);
-            for (int e = 0; e < row.Length; e++) row[e] += src[e];
+            // The rows are only a few floats wide, so a plain loop beats a call; the check keeps Unsafe in bounds.
+            int id = ids[p];
+            if ((uint)id >= (uint)VocabularySize) throw new ArgumentOutOfRangeException(nameof(ids), id, $"Symbol id {id} is outside the vocabulary [0, {VocabularySize}).");
+            ref float row = ref Unsafe.Add(ref dst, id * width);
+            ref float part = ref Unsafe.Add(ref src, p * width);
+            for (int e = 0; e < width; e++) Unsafe.Add(ref row, e) += Unsafe.Add(ref part, e);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Microsoft.ML.BatchNormMlp.Layers;
@@ -40,6 +41,11 @@ internal sealed class Sgd : Optimizer
     private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> v, float lr, bool first)
     {
         float mu = Momentum, wd = WeightDecay, keep = first ? 1 : 1 - Dampening, decay = first ? 0 : mu;
+        if (mu == 0 && wd == 0)
+        {
+            TensorPrimitives.MultiplyAdd(grad, -lr, p, p);   // the seeds' plain SGD: p += (-lr)·g
+            return;
+        }
         bool momentum = mu != 0, nesterov = Nesterov;
         int n = p.Length, i = 0;
         ref float pp = ref MemoryMarshal.GetReference(p);
