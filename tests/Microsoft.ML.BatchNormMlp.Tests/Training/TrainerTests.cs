@@ -61,6 +61,29 @@ public class TrainerTests
     }
 
     [Test]
+    public void Train_WithAdamAndWeightDecayLowersTheLoss()
+    {
+        var net = Network();
+        var valid = Data(500, 2);
+        double before = net.Evaluate(valid);
+        var result = new Trainer(net, new TrainingOptions { Steps = 300, BatchSize = 32, Optimizer = OptimizerKind.Adam, WeightDecay = 1e-4f, LearningRate = new ConstantSchedule(0.01) })
+            .Train(Data(2000, 1), valid);
+        Assert.That(result.ValidationLoss, Is.LessThan(before - 0.5), $"{before} -> {result.ValidationLoss}");
+    }
+
+    [Test]
+    public void Train_IsDeterministicForASeedWithTwoThreads()
+    {
+        float[] Run()
+        {
+            var net = Network(Config with { HiddenWidths = [64, 64], Residual = true });
+            new Trainer(net, new TrainingOptions { Steps = 30, BatchSize = 64, Threads = 2, Seed = 5 }).Train(Data(500, 1));
+            return net.Parameters.SelectMany(p => p.Data).ToArray();
+        }
+        Assert.That(Run(), Is.EqualTo(Run()));
+    }
+
+    [Test]
     public void Train_StopsOnANonFiniteLossNamingTheStepAndTheFirstBadLayer()
     {
         var net = Network(Config with { HiddenWidths = [16, 16] });
