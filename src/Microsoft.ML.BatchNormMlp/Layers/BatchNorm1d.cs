@@ -5,8 +5,9 @@ using System.Runtime.InteropServices;
 namespace Microsoft.ML.BatchNormMlp.Layers;
 
 /// <summary>
-/// BatchNorm1d with PyTorch's semantics, fused with the nonlinearity that follows it (<c>y = f(bn(x))</c>) so that
-/// normalization and activation are one pass over [B, H].
+/// BatchNorm1d with PyTorch's semantics, fused with the nonlinearity that follows it (<c>y = f(bn(x))</c>): the
+/// batch statistics take one pass over [B, H], normalization another, and backward recomputes f' and x̂ on the fly
+/// in its two passes instead of storing them.
 /// Training: normalize with the batch mean and the biased batch variance; update
 /// <c>running = (1 - momentum)·running + momentum·batch</c> with the unbiased variance.
 /// Evaluation: normalize with the running statistics.

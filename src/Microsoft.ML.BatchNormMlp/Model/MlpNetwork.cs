@@ -318,7 +318,7 @@ internal sealed class MlpNetwork
     /// <summary>Mean cross-entropy over a whole data set in evaluation mode, in chunks of at most <paramref name="chunk"/> rows.</summary>
     public double Evaluate(Dataset data, int chunk = 1024)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data, "evaluation");
         if (data.Count == 0) throw new ArgumentException("Cannot evaluate an empty data set.", nameof(data));
         double total = 0;
         for (int start = 0; start < data.Count; start += chunk)
@@ -340,7 +340,7 @@ internal sealed class MlpNetwork
     /// </summary>
     public void Calibrate(Dataset data)
     {
-        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data, "calibration");
         var c = Config;
         int n = data.Count, t = Threads;
         var h = new float[n * c.InputWidth];
@@ -391,6 +391,18 @@ internal sealed class MlpNetwork
     {
         if (norm is not null) norm.Forward(x, x, rows, training: false, _act);
         else NonlinearityKernels.Apply(_act, x);
+    }
+
+    /// <summary>Throws unless <paramref name="data"/> holds rows of the kind and width this network reads.</summary>
+    public void CheckDataset(Dataset data, string what)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var c = Config;
+        if (data.IsDense != c.IsDense)
+            throw new ArgumentException($"The {what} set holds {(data.IsDense ? "dense feature rows" : "symbol ids")} but the network reads {(c.IsDense ? "dense feature rows" : "symbol ids")}.", what);
+        int width = c.IsDense ? c.DenseInputWidth : c.ContextLength;
+        if (data.RowWidth != width)
+            throw new ArgumentException($"The {what} set's rows hold {data.RowWidth} {(c.IsDense ? "features" : "ids")} but the network reads {width}.", what);
     }
 
     private static void Validate(MlpConfig c)

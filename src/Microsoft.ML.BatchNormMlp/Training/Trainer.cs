@@ -41,7 +41,8 @@ internal sealed class Trainer
         var o = _options;
         var net = _network;
         var c = net.Config;
-        if (train.IsDense != c.IsDense) throw new ArgumentException("The training set's kind (dense or symbol ids) does not match the network's input.", nameof(train));
+        net.CheckDataset(train, "training");
+        if (validation is not null) net.CheckDataset(validation, "validation");
         if (train.Count < 2) throw new ArgumentException($"The training set has {train.Count} rows; at least 2 are needed.", nameof(train));
         int batch = Math.Min(o.BatchSize, train.Count), width = train.RowWidth;
         net.Threads = o.Threads;

@@ -106,6 +106,15 @@ public class TrainerTests
     }
 
     [Test]
+    public void Train_RejectsDataOfAnotherContextLengthByName()
+    {
+        var net = Network();
+        var four = Dataset.FromContexts(new int[40], 4, new int[10]);
+        var ex = Assert.Throws<ArgumentException>(() => new Trainer(net, new TrainingOptions { Steps = 1 }).Train(Data(100, 1), four));
+        Assert.That(ex!.Message, Does.Contain("The validation set's rows hold 4 ids but the network reads 3"));
+    }
+
+    [Test]
     public void Train_StopsWhenCancelled()
     {
         var net = Network();
