@@ -23,6 +23,8 @@ internal sealed class MlpNetwork
     private readonly int[] _inputWidths;
     private readonly bool[] _adds;
     private Workspace? _last;
+    private readonly (int First, int Count)[] _hiddenParameters;       // each unit's slice of Parameters, for IGradientSink
+    private readonly (int First, int Count) _outputParameters, _outputNormParameters, _embeddingParameters;
 
     public MlpNetwork(MlpConfig config)
     {
@@ -71,7 +73,14 @@ internal sealed class MlpNetwork
         }
 
         Tensors = tensors;
-        Parameters = tensors.OfType<Parameter>().ToArray();
+        var parameters = tensors.OfType<Parameter>().ToArray();
+        Parameters = parameters;
+        _hiddenParameters = new (int, int)[layers];
+        for (int i = 0; i < layers; i++)
+            _hiddenParameters[i] = RangeOf(parameters, Hidden[i].Weight, Hidden[i].Bias, Norms[i]?.Weight, Norms[i]?.Bias);
+        _outputParameters = RangeOf(parameters, Output.Weight, Output.Bias);
+        _outputNormParameters = RangeOf(parameters, OutputNorm?.Weight, OutputNorm?.Bias);
+        _embeddingParameters = RangeOf(parameters, Embedding?.Weight);
         Buffers = tensors.Where(t => t is not Parameter).ToArray();
         CheckAgainstLayout();
     }
@@ -207,8 +216,11 @@ internal sealed class MlpNetwork
         NonlinearityKernels.Apply(_act, y);
     }
 
-    /// <summary>Back-propagates ∂loss/∂logits [B, K] through the last forward pass, writing every parameter's gradient.</summary>
-    public void Backward(ReadOnlySpan<float> dLogits)
+    /// <summary>
+    /// Back-propagates ∂loss/∂logits [B, K] through the last forward pass, writing every parameter's gradient; tells
+    /// <paramref name="sink"/> as each layer's gradients become final (see <see cref="IGradientSink"/>).
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> dLogits, IGradientSink? sink = null)
     {
         var ws = _last ?? throw new InvalidOperationException("Backward needs a forward pass first.");
         if (ws.ForwardOnly) throw new InvalidOperationException("Backward needs the activations of the last forward pass: run it in training mode or with keepActivations.");
@@ -220,6 +232,7 @@ internal sealed class MlpNetwork
         {
             OutputNorm.Backward(ws.OutputLinear, ws.Logits, g, ws.DOutputLinear, batch);
             g = ws.DOutputLinear;
+            Ready(sink, _outputNormParameters);
         }
 
         int layers = Hidden.Length;
@@ -227,6 +240,7 @@ internal sealed class MlpNetwork
         float[] last = layers > 0 ? ws.Stream[layers - 1] : ws.Input;
         bool needInputGradient = !c.IsDense;
         Output.Backward(last, g, layers > 0 || needInputGradient ? cur.AsSpan() : Span<float>.Empty, batch, threads: t);
+        Ready(sink, _outputParameters);
 
         bool pre = c.BlockStyle == BlockStyle.PreActivation;
         for (int i = layers - 1; i >= 0; i--)
@@ -270,9 +284,19 @@ internal sealed class MlpNetwork
                 }
                 if (!_adds[i]) (cur, other) = (other, cur);
             }
+            Ready(sink, _hiddenParameters[i]);
         }
 
-        if (Embedding is not null) Embedding.Backward(ws.Ids, cur.AsSpan(0, batch * c.InputWidth), batch);
+        if (Embedding is not null)
+        {
+            Embedding.Backward(ws.Ids, cur.AsSpan(0, batch * c.InputWidth), batch);
+            Ready(sink, _embeddingParameters);
+        }
+    }
+
+    private static void Ready(IGradientSink? sink, (int First, int Count) range)
+    {
+        if (sink is not null && range.Count > 0) sink.GradientsReady(range.First, range.Count);
     }
 
     /// <summary>
@@ -391,6 +415,21 @@ internal sealed class MlpNetwork
     {
         if (norm is not null) norm.Forward(x, x, rows, training: false, _act);
         else NonlinearityKernels.Apply(_act, x);
+    }
+
+    // A unit's parameters are contiguous in Parameters (layout order); null entries are absent tensors.
+    private static (int First, int Count) RangeOf(Parameter[] all, params Parameter?[] unit)
+    {
+        int first = -1, count = 0;
+        foreach (var p in unit)
+        {
+            if (p is null) continue;
+            int index = Array.IndexOf(all, p);
+            if (first < 0) first = index;
+            if (index != first + count) throw new InvalidOperationException($"Parameter '{p.Name}' is not contiguous with its layer's others.");
+            count++;
+        }
+        return (Math.Max(first, 0), count);
     }
 
     /// <summary>Throws unless <paramref name="data"/> holds rows of the kind and width this network reads.</summary>

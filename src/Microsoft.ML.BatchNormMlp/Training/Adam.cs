@@ -30,16 +30,17 @@ internal sealed class Adam : Optimizer
 
     public float WeightDecay { get; }
 
-    public override void Step(float learningRate)
+    private float _stepSize, _sqrtCorrection2;
+
+    protected override void OnBeginStep()
     {
-        StepCount++;
-        double correction1 = 1 - Math.Pow(Beta1, StepCount);
-        double correction2 = 1 - Math.Pow(Beta2, StepCount);
-        float stepSize = (float)(learningRate / correction1);
-        float sqrtCorrection2 = (float)Math.Sqrt(correction2);
-        for (int pi = 0; pi < Parameters.Count; pi++)
-            Update(Parameters[pi].Data, Parameters[pi].Grad, _m[pi], _v[pi], stepSize, sqrtCorrection2);
+        int t = StepCount + 1;
+        _stepSize = (float)(LearningRate / (1 - Math.Pow(Beta1, t)));
+        _sqrtCorrection2 = (float)Math.Sqrt(1 - Math.Pow(Beta2, t));
     }
+
+    protected override void Update(int index) =>
+        Update(Parameters[index].Data, Parameters[index].Grad, _m[index], _v[index], _stepSize, _sqrtCorrection2);
 
     private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float stepSize, float sqrtCorrection2)
     {

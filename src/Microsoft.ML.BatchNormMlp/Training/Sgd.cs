@@ -30,13 +30,8 @@ internal sealed class Sgd : Optimizer
 
     public bool Nesterov { get; }
 
-    public override void Step(float learningRate)
-    {
-        bool first = StepCount == 0;
-        for (int pi = 0; pi < Parameters.Count; pi++)
-            Update(Parameters[pi].Data, Parameters[pi].Grad, _velocity[pi], learningRate, first);
-        StepCount++;
-    }
+    protected override void Update(int index) =>
+        Update(Parameters[index].Data, Parameters[index].Grad, _velocity[index], LearningRate, StepCount == 0);
 
     private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> v, float lr, bool first)
     {

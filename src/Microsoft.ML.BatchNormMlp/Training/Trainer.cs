@@ -77,9 +77,11 @@ internal sealed class Trainer
             var ws = net.GetWorkspace(rows);
             loss = SoftmaxCrossEntropy.Forward(logits, labels.AsSpan(0, rows), ws.DLogits, rows, c.OutputWidth);
             if (!double.IsFinite(loss)) throw new NonFiniteLossException(step, loss, net.FirstNonFiniteActivation());
-            net.Backward(ws.DLogits);
             float lr = o.LearningRate.At(step, o.Steps);
-            _optimizer.Step(lr);
+            _optimizer.BeginStep(lr);
+            net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null);   // fused: each layer is updated while its gradient is in cache
+            if (!o.FuseOptimizerStep) _optimizer.GradientsReady(0, net.Parameters.Count);
+            _optimizer.EndStep();
 
             int done = step + 1;
             bool lastStep = done == o.Steps;

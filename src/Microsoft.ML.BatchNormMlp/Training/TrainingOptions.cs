@@ -53,6 +53,12 @@ internal sealed record TrainingOptions
     /// <summary>Seed of the batch sampler (initialization has its own seed).</summary>
     public ulong Seed { get; init; } = 2147483647;
 
+    /// <summary>
+    /// Update each layer's parameters during backward, as soon as their gradients are final (bit-identical to a
+    /// separate optimizer pass, with less memory traffic). Off: one pass over all parameters after backward.
+    /// </summary>
+    public bool FuseOptimizerStep { get; init; } = true;
+
     /// <summary>Recompute the BatchNorm statistics over the whole training set after the last step (the second seed).</summary>
     public bool CalibrateAfterTraining { get; init; }
 

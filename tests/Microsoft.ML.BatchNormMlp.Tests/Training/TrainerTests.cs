@@ -83,6 +83,32 @@ public class TrainerTests
         Assert.That(Run(), Is.EqualTo(Run()));
     }
 
+    [TestCase("Sgd")]
+    [TestCase("Adam")]
+    public void FusedOptimizerStep_IsBitIdenticalToASeparatePass(string optimizer)
+    {
+        var kind = Enum.Parse<OptimizerKind>(optimizer);
+        float[] Run(bool fused)
+        {
+            var net = Network(Config with { HiddenWidths = [16, 16, 12], Residual = true, HiddenBias = true, OutputBatchNorm = true });
+            var options = new TrainingOptions { Steps = 25, BatchSize = 16, Optimizer = kind, Momentum = 0.9f, WeightDecay = 1e-3f, LearningRate = new ConstantSchedule(0.05), FuseOptimizerStep = fused };
+            new Trainer(net, options).Train(Data(300, 1));
+            return net.Tensors.SelectMany(t => t.Data).ToArray();
+        }
+        Assert.That(Run(fused: true), Is.EqualTo(Run(fused: false)));
+    }
+
+    [Test]
+    public void Optimizer_RefusesToEndAStepThatMissedAParameter()
+    {
+        var net = Network();
+        var sgd = new Sgd(net.Parameters);
+        sgd.BeginStep(0.1f);
+        sgd.GradientsReady(0, 1);
+        var ex = Assert.Throws<InvalidOperationException>(sgd.EndStep);
+        Assert.That(ex!.Message, Does.Contain($"updated 1 parameter tensors, not the {net.Parameters.Count}"));
+    }
+
     [Test]
     public void Train_StopsOnANonFiniteLossNamingTheStepAndTheFirstBadLayer()
     {
