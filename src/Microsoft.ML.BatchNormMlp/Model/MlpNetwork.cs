@@ -10,6 +10,8 @@ namespace Microsoft.ML.BatchNormMlp.Model;
 /// post-activation <c>y = act(bn(linear(h)))</c>, <c>h = h + y</c> when residual, i &gt; 0 and the widths match;
 /// pre-activation: layer 0 is the stem <c>h = linear(x)</c>, layer i &gt; 0 is <c>h = h + linear(act(bn(h)))</c>
 /// when residual and the widths match (else <c>h = linear(act(bn(h)))</c>); <c>logits = output_norm(output(h))</c>.
+/// (The fourth seed's notebook adds the branch to the normalized stream, <c>bn(h) + linear(relu(bn(h)))</c>, with
+/// fresh untrained BatchNorms; this follows ARCHITECTURE.md's ResNet v2 form, which keeps the identity path clean.)
 /// <para>
 /// <see cref="Forward"/> keeps its activations in a <see cref="Workspace"/> of that batch size, and
 /// <see cref="Backward"/> reads them. Backward writes (does not accumulate) every parameter's gradient.
