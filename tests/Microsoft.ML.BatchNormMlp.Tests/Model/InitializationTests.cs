@@ -75,4 +75,28 @@ public class InitializationTests
         Assert.That(scaled.Output.Bias!.Data, Is.All.EqualTo(0f));
         Assert.That(scaled.Hidden[0].Weight.Data, Is.EqualTo(plain.Hidden[0].Weight.Data), "same seed, same hidden weights");
     }
+
+    [Test]
+    public void NaiveInit_ReproducesTheSeedsFailure_WhileAScaledOutputStartsNearUniform()
+    {
+        // plain1's architecture (no BatchNorm): naive N(0, 1) weights saturate tanh and make confident wrong guesses.
+        var config = new MlpConfig { VocabularySize = 27, EmbeddingWidth = 10, OutputWidth = 27, HiddenWidths = [200], HiddenBias = true, HiddenBatchNorm = false };
+        var rng = new Rng(3);
+        var ids = Enumerable.Range(0, 256 * 3).Select(_ => rng.NextInt(27)).ToArray();
+        var labels = Enumerable.Range(0, 256).Select(_ => rng.NextInt(27)).ToArray();
+        var data = Dataset.FromContexts(ids, 3, labels);
+
+        var naive = Init(new InitOptions(InitScheme.NaiveNormal), config);
+        double naiveLoss = naive.Evaluate(data);
+        naive.Forward(data.Rows(0, 256), 256, training: true);
+        float[] h = naive.GetWorkspace(256).Activated[0];
+        double saturated = h.Count(v => MathF.Abs(v) > 0.99f) / (double)h.Length;
+
+        var scaled = Init(new InitOptions(InitScheme.KaimingNormal, OutputWeightScale: 0.01f, ZeroOutputBias: true), config);
+        double scaledLoss = scaled.Evaluate(data);
+
+        Assert.That(naiveLoss, Is.GreaterThan(15), "the seeds start near 27 with naive weights");
+        Assert.That(saturated, Is.GreaterThan(0.5), "most tanh units sit in the flat tails (measured 65%)");
+        Assert.That(scaledLoss, Is.EqualTo(Math.Log(27)).Within(0.05), "a shrunken output layer starts at the uniform guess, ln 27");
+    }
 }
