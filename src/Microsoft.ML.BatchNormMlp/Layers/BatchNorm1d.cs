@@ -188,30 +188,18 @@ internal sealed class BatchNorm1d
     }
 
     /// <summary>
-    /// Sets the running statistics to the mean and the unbiased variance of <paramref name="x"/> over all its rows
-    /// (PyTorch's convention for running_var), accumulated in double in row order.
+    /// Sets the running statistics to the mean and the unbiased variance (PyTorch's convention for running_var) of
+    /// every row <paramref name="moments"/> has seen: the second seed's calibration over a whole data set.
     /// </summary>
-    public void Calibrate(ReadOnlySpan<float> x, int rows) // x [N, H]
+    public void Calibrate(ColumnMoments moments)
     {
-        if (rows < 2) throw new ArgumentException($"BatchNorm '{Weight.Name}': calibration needs at least 2 rows, got {rows}.");
-        int h = Width;
-        var sum = new double[h];
-        var sq = new double[h];
-        for (int r = 0; r < rows; r++)
+        ArgumentNullException.ThrowIfNull(moments);
+        if (moments.Width != Width) throw new ArgumentException($"BatchNorm '{Weight.Name}' has width {Width}, the statistics {moments.Width}.", nameof(moments));
+        if (moments.Count < 2) throw new ArgumentException($"BatchNorm '{Weight.Name}': calibration needs at least 2 rows, got {moments.Count}.", nameof(moments));
+        for (int j = 0; j < Width; j++)
         {
-            var row = x.Slice(r * h, h);
-            for (int j = 0; j < h; j++) sum[j] += row[j];
-        }
-        for (int j = 0; j < h; j++) sum[j] /= rows;
-        for (int r = 0; r < rows; r++)
-        {
-            var row = x.Slice(r * h, h);
-            for (int j = 0; j < h; j++) { double d = row[j] - sum[j]; sq[j] += d * d; }
-        }
-        for (int j = 0; j < h; j++)
-        {
-            RunningMean.Data[j] = (float)sum[j];
-            RunningVar.Data[j] = (float)(sq[j] / (rows - 1));
+            RunningMean.Data[j] = (float)moments.Mean(j);
+            RunningVar.Data[j] = (float)moments.UnbiasedVariance(j);
         }
     }
 

@@ -362,58 +362,104 @@ internal sealed class MlpNetwork
     /// layer by layer because each layer's input depends on the calibrated layers before it. PyTorch's convention:
     /// running_mean is the full-set mean and running_var the full-set unbiased variance (the seed divides by the
     /// unbiased standard deviation without eps; with N in the hundreds of thousands the difference is negligible).
-    /// Holds two or three [N, width] activations at once.
+    /// The residual stream of the whole set is kept ([N, width], one or two at a time); each layer's Linear output
+    /// is computed in chunks of <paramref name="chunk"/> rows, twice where a BatchNorm follows it (once for its
+    /// statistics, once to apply them) rather than stored.
     /// </summary>
-    public void Calibrate(Dataset data)
+    public void Calibrate(Dataset data, int chunk = 4096)
     {
         CheckDataset(data, "calibration");
+        if (chunk < 1) throw new ArgumentOutOfRangeException(nameof(chunk), chunk, "The chunk needs at least one row.");
         var c = Config;
         int n = data.Count, t = Threads;
-        var h = new float[n * c.InputWidth];
+        var h = WholeSet(n, c.InputWidth);
         if (c.IsDense) data.Features.AsSpan(0, h.Length).CopyTo(h);
         else Embedding!.Forward(data.Contexts!, h, n);
+        int hw = c.InputWidth;
         bool pre = c.BlockStyle == BlockStyle.PreActivation;
         for (int i = 0; i < Hidden.Length; i++)
         {
-            int o = c.HiddenWidths[i];
+            var lin = Hidden[i];
             var norm = Norms[i];
+            int o = c.HiddenWidths[i];
             if (!pre)
             {
-                var z = new float[n * o];
-                Hidden[i].Forward(h, z, n, threads: t);
-                norm?.Calibrate(z, n);
-                NormalizeAndActivateInPlace(norm, z, n);
-                if (_adds[i]) TensorPrimitives.Add(z, h, z);
-                h = z;
+                var z = new float[Math.Min(chunk, n) * o];   // one chunk of linear(h)  [C, o]
+                if (norm is not null)
+                {
+                    var moments = new ColumnMoments(o);
+                    for (int s = 0; s < n; s += chunk)
+                    {
+                        int rows = Math.Min(chunk, n - s);
+                        lin.Forward(h.AsSpan(s * hw, rows * hw), z, rows, threads: t);
+                        moments.Add(z, rows);
+                    }
+                    norm.Calibrate(moments);
+                }
+                var next = _adds[i] ? h : WholeSet(n, o);
+                for (int s = 0; s < n; s += chunk)
+                {
+                    int rows = Math.Min(chunk, n - s);
+                    var zc = z.AsSpan(0, rows * o);
+                    lin.Forward(h.AsSpan(s * hw, rows * hw), zc, rows, threads: t);
+                    NormalizeAndActivateInPlace(norm, zc, rows);
+                    var target = next.AsSpan(s * o, rows * o);
+                    if (_adds[i]) TensorPrimitives.Add(target, zc, target);   // rows are independent: in place is safe
+                    else zc.CopyTo(target);
+                }
+                h = next;
             }
             else if (i == 0)
             {
-                var z = new float[n * o];
-                Hidden[0].Forward(h, z, n, threads: t);
-                h = z;
+                var next = WholeSet(n, o);
+                for (int s = 0; s < n; s += chunk)
+                {
+                    int rows = Math.Min(chunk, n - s);
+                    lin.Forward(h.AsSpan(s * hw, rows * hw), next.AsSpan(s * o, rows * o), rows, threads: t);
+                }
+                h = next;
             }
             else
             {
-                var a = (float[])h.Clone();
-                norm?.Calibrate(h, n);
-                NormalizeAndActivateInPlace(norm, a, n);
-                if (_adds[i]) Hidden[i].Forward(a, h, n, accumulate: true, threads: t);
-                else
+                if (norm is not null)
                 {
-                    h = new float[n * o];
-                    Hidden[i].Forward(a, h, n, threads: t);
+                    var moments = new ColumnMoments(hw);
+                    moments.Add(h, n);
+                    norm.Calibrate(moments);
                 }
+                var a = new float[Math.Min(chunk, n) * hw];   // one chunk of act(bn(h))  [C, w]
+                var next = _adds[i] ? h : WholeSet(n, o);
+                for (int s = 0; s < n; s += chunk)
+                {
+                    int rows = Math.Min(chunk, n - s);
+                    var ac = a.AsSpan(0, rows * hw);
+                    h.AsSpan(s * hw, rows * hw).CopyTo(ac);
+                    NormalizeAndActivateInPlace(norm, ac, rows);
+                    lin.Forward(ac, next.AsSpan(s * o, rows * o), rows, accumulate: _adds[i], threads: t);
+                }
+                h = next;
             }
+            hw = o;
         }
         if (OutputNorm is not null)
         {
-            var z = new float[n * c.OutputWidth];
-            Output.Forward(h, z, n, threads: t);
-            OutputNorm.Calibrate(z, n);
+            var z = new float[Math.Min(chunk, n) * c.OutputWidth];
+            var moments = new ColumnMoments(c.OutputWidth);
+            for (int s = 0; s < n; s += chunk)
+            {
+                int rows = Math.Min(chunk, n - s);
+                Output.Forward(h.AsSpan(s * hw, rows * hw), z, rows, threads: t);
+                moments.Add(z, rows);
+            }
+            OutputNorm.Calibrate(moments);
         }
     }
 
-    private void NormalizeAndActivateInPlace(BatchNorm1d? norm, float[] x, int rows)
+    private static float[] WholeSet(int rows, int width) => (long)rows * width <= Array.MaxLength
+        ? new float[rows * width]
+        : throw new ArgumentException($"Calibration holds the whole set's activations: {rows} rows of width {width} exceed one array.");
+
+    private void NormalizeAndActivateInPlace(BatchNorm1d? norm, Span<float> x, int rows)
     {
         if (norm is not null) norm.Forward(x, x, rows, training: false, _act);
         else NonlinearityKernels.Apply(_act, x);

@@ -80,7 +80,7 @@ public class MlpNetworkTests
         var (net, data) = SmallWithData(rows: 300);
         var trainer = new Trainer(net, new TrainingOptions { Steps = 30, BatchSize = 16, LearningRate = new ConstantSchedule(0.1) });
         trainer.Train(data);
-        net.Calibrate(data);
+        net.Calibrate(data, chunk: 64);   // 300 rows: four full chunks and a partial one
 
         // After calibration an eval-mode pass over the whole set must see, at every BatchNorm's input, exactly the
         // statistics that BatchNorm now holds (later layers depend on the earlier, already calibrated ones).
@@ -91,16 +91,17 @@ public class MlpNetworkTests
         AssertStatistics(net.OutputNorm!, ws.OutputLinear, data.Count);
     }
 
-    [Test]
-    public void Calibrate_PreActivationNormalizesTheStreamEnteringEachBlock()
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Calibrate_PreActivationNormalizesTheStreamEnteringEachBlock(bool residual)
     {
-        var config = new MlpConfig { DenseInputWidth = 4, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = 3, HiddenWidths = [6, 6, 6], BlockStyle = BlockStyle.PreActivation, Activation = Activation.Relu, Residual = true, HiddenBias = true };
+        var config = new MlpConfig { DenseInputWidth = 4, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = 3, HiddenWidths = [6, 6, 6], BlockStyle = BlockStyle.PreActivation, Activation = Activation.Relu, Residual = residual, HiddenBias = true };
         var net = new MlpNetwork(config);
         var rng = new Rng(8);
         Initialization.Initialize(net, new InitOptions(InitScheme.HeUniform), rng);
         var x = Enumerable.Range(0, 200 * 4).Select(_ => rng.NextGaussian()).ToArray();
         var data = Dataset.FromDense(x, 4, Enumerable.Range(0, 200).Select(i => i % 3).ToArray());
-        net.Calibrate(data);
+        net.Calibrate(data, chunk: 37);
         net.Forward(data.Rows(0, 200), 200, training: false, keepActivations: true);
         var ws = net.GetWorkspace(200);
         AssertStatistics(net.Norms[1]!, ws.Stream[0], 200);
