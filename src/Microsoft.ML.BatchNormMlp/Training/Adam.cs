@@ -32,6 +32,8 @@ internal sealed class Adam : Optimizer
 
     private float _stepSize, _sqrtCorrection2;
 
+    protected override IEnumerable<(string Name, float[][] PerParameter)> StateSlots => [("exp_avg", _m), ("exp_avg_sq", _v)];
+
     protected override void OnBeginStep()
     {
         int t = StepCount + 1;

@@ -61,6 +61,42 @@ internal abstract class Optimizer : IGradientSink
         StepCount++;
     }
 
+    /// <summary>Named per-parameter state arrays (one per parameter, empty where unused), e.g. SGD's momentum buffers.</summary>
+    protected abstract IEnumerable<(string Name, float[][] PerParameter)> StateSlots { get; }
+
+    /// <summary>A copy of the optimizer's state, named <c>{slot}.{parameter name}</c>.</summary>
+    public IReadOnlyList<TensorValue> GetState()
+    {
+        var list = new List<TensorValue>();
+        foreach (var (name, arrays) in StateSlots)
+            for (int i = 0; i < Parameters.Count; i++)
+                if (arrays[i].Length > 0) list.Add(new($"{name}.{Parameters[i].Name}", (int[])Parameters[i].Shape.Clone(), (float[])arrays[i].Clone()));
+        return list;
+    }
+
+    /// <summary>Loads <see cref="GetState"/>'s output strictly (every name, right shapes, nothing else) and the step count.</summary>
+    public void LoadState(IReadOnlyList<TensorValue> state, int stepCount)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "The step count must not be negative.");
+        var byName = state.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var problems = new List<string>();
+        var targets = new List<(float[] Target, float[] Source)>();
+        foreach (var (name, arrays) in StateSlots)
+            for (int i = 0; i < Parameters.Count; i++)
+            {
+                if (arrays[i].Length == 0) continue;
+                string key = $"{name}.{Parameters[i].Name}";
+                if (!byName.Remove(key, out var value)) problems.Add($"missing optimizer tensor '{key}'");
+                else if (value.Data.Length != arrays[i].Length) problems.Add($"optimizer tensor '{key}' holds {value.Data.Length} values, not {arrays[i].Length}");
+                else targets.Add((arrays[i], value.Data));
+            }
+        foreach (var name in byName.Keys) problems.Add($"unexpected optimizer tensor '{name}'");
+        if (problems.Count > 0) throw new InvalidDataException("Cannot load the optimizer state: " + string.Join("; ", problems) + ".");
+        foreach (var (target, source) in targets) source.CopyTo(target, 0);
+        StepCount = stepCount;
+    }
+
     /// <summary>Per-step constants (Adam's bias corrections); <see cref="StepCount"/> is still the count before this step.</summary>
     protected virtual void OnBeginStep() { }
 

@@ -30,6 +30,8 @@ internal sealed class Sgd : Optimizer
 
     public bool Nesterov { get; }
 
+    protected override IEnumerable<(string Name, float[][] PerParameter)> StateSlots => [("momentum_buffer", _velocity)];
+
     protected override void Update(int index) =>
         Update(Parameters[index].Data, Parameters[index].Grad, _velocity[index], LearningRate, StepCount == 0);
 

@@ -17,6 +17,9 @@ internal sealed class Trainer
     private readonly TrainingOptions _options;
     private readonly Optimizer _optimizer;
     private readonly Rng _rng;
+    private int _completedSteps;
+    private int[] _order = [];   // ShuffledEpochs: this epoch's permutation of the rows
+    private int _cursor;         // next position in _order
 
     public Trainer(MlpNetwork network, TrainingOptions options)
     {
@@ -35,6 +38,28 @@ internal sealed class Trainer
 
     public Optimizer Optimizer => _optimizer;
 
+    /// <summary>Steps taken so far; <see cref="Train"/> continues from here up to <see cref="TrainingOptions.Steps"/>.</summary>
+    public int CompletedSteps => _completedSteps;
+
+    /// <summary>Everything needed to continue this run bit-identically: weights, buffers, optimizer moments, sampler state.</summary>
+    public TrainingCheckpoint Checkpoint() => new(
+        _completedSteps, _rng.State, (int[])_order.Clone(), _cursor,
+        StateDictionary.Get(_network), _optimizer.GetState(), _optimizer.StepCount);
+
+    /// <summary>Restores a <see cref="Checkpoint"/> taken from a trainer of the same architecture and optimizer.</summary>
+    public void Restore(TrainingCheckpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.CompletedSteps < 0 || checkpoint.CompletedSteps > _options.Steps)
+            throw new ArgumentException($"The checkpoint is at step {checkpoint.CompletedSteps}, outside this run's {_options.Steps} steps.", nameof(checkpoint));
+        StateDictionary.Load(_network, checkpoint.Network);
+        _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps);
+        _rng.State = checkpoint.Sampler;
+        _order = (int[])checkpoint.Order.Clone();
+        _cursor = checkpoint.Cursor;
+        _completedSteps = checkpoint.CompletedSteps;
+    }
+
     public TrainingResult Train(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -50,13 +75,17 @@ internal sealed class Trainer
         var ids = train.IsDense ? [] : new int[batch * width];        // [B, ctx]
         var features = train.IsDense ? new float[batch * width] : []; // [B, F]
         var labels = new int[batch];
-        var order = o.Sampling == Sampling.ShuffledEpochs ? new int[train.Count] : [];
-        int cursor = order.Length;   // forces a shuffle before the first batch
+        if (o.Sampling == Sampling.ShuffledEpochs && _order.Length != train.Count)
+        {
+            _order = new int[train.Count];
+            _cursor = _order.Length;   // forces a shuffle before the first batch
+        }
 
         double loss = double.NaN;
         double? validationLoss = null;
         var clock = Stopwatch.StartNew();
-        for (int step = 0; step < o.Steps; step++)
+        int first = _completedSteps;
+        for (int step = first; step < o.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
             int rows = batch;
@@ -66,10 +95,10 @@ internal sealed class Trainer
             }
             else
             {
-                if (order.Length - cursor < 2) { Shuffle(order); cursor = 0; }
-                rows = Math.Min(batch, order.Length - cursor);
-                for (int r = 0; r < rows; r++) CopyRow(train, order[cursor + r], r, ids, features, labels);
-                cursor += rows;
+                if (_order.Length - _cursor < 2) { Shuffle(_order); _cursor = 0; }
+                rows = Math.Min(batch, _order.Length - _cursor);
+                for (int r = 0; r < rows; r++) CopyRow(train, _order[_cursor + r], r, ids, features, labels);
+                _cursor += rows;
             }
 
             var input = train.IsDense ? NetworkInput.Dense(features.AsSpan(0, rows * width)) : NetworkInput.Ids(ids.AsSpan(0, rows * width));
@@ -84,11 +113,12 @@ internal sealed class Trainer
             _optimizer.EndStep();
 
             int done = step + 1;
+            _completedSteps = done;
             bool lastStep = done == o.Steps;
             if (validation is not null && ((o.ValidationEvery > 0 && done % o.ValidationEvery == 0) || lastStep))
                 validationLoss = net.Evaluate(validation, o.EvaluationChunk);
             if (progress is not null && (done % o.ProgressEvery == 0 || lastStep))
-                progress.Report(new TrainingProgress(done, o.Steps, loss, lr, done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), validationLoss));
+                progress.Report(new TrainingProgress(done, o.Steps, loss, lr, (done - first) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), validationLoss));
         }
         clock.Stop();
 
@@ -97,7 +127,7 @@ internal sealed class Trainer
             net.Calibrate(train);
             if (validation is not null) validationLoss = net.Evaluate(validation, o.EvaluationChunk);
         }
-        return new TrainingResult(o.Steps, loss, validationLoss, o.Steps / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
+        return new TrainingResult(_completedSteps, loss, validationLoss, (o.Steps - first) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
     }
 
     private static void CopyRow(Dataset data, int row, int slot, int[] ids, float[] features, int[] labels)

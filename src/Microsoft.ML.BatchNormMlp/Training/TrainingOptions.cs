@@ -1,3 +1,6 @@
+using Microsoft.ML.BatchNormMlp.Model;
+using Microsoft.ML.BatchNormMlp.Numerics;
+
 namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>How minibatches are drawn from the training set.</summary>
@@ -76,6 +79,15 @@ internal sealed record TrainingOptions
 
 /// <summary>A progress report: the step just taken (1-based count), its minibatch loss and throughput so far.</summary>
 internal readonly record struct TrainingProgress(int Step, int TotalSteps, double Loss, float LearningRate, double StepsPerSecond, double? ValidationLoss);
+
+/// <summary>
+/// A training run's complete state between two steps (see <see cref="Trainer.Checkpoint"/>): the network's tensors,
+/// the optimizer's moments by name (PyTorch's names: <c>momentum_buffer.{param}</c>, <c>exp_avg.{param}</c>,
+/// <c>exp_avg_sq.{param}</c>) and the minibatch sampler's state. Writing it to a file is the model-file code's job.
+/// </summary>
+internal sealed record TrainingCheckpoint(
+    int CompletedSteps, RngState Sampler, int[] Order, int Cursor,
+    IReadOnlyList<TensorValue> Network, IReadOnlyList<TensorValue> Optimizer, int OptimizerSteps);
 
 /// <summary>What a finished run measured.</summary>
 internal sealed record TrainingResult(int Steps, double LastBatchLoss, double? ValidationLoss, double StepsPerSecond, TimeSpan Elapsed);

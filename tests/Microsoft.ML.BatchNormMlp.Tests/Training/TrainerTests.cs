@@ -98,6 +98,48 @@ public class TrainerTests
         Assert.That(Run(fused: true), Is.EqualTo(Run(fused: false)));
     }
 
+    [TestCase("Sgd", "ShuffledEpochs")]
+    [TestCase("Adam", "WithReplacement")]
+    public void Checkpoint_ResumesAnInterruptedRunBitIdentically(string optimizer, string sampling)
+    {
+        var config = Config with { HiddenWidths = [16, 16], Residual = true, HiddenBias = true, OutputBatchNorm = true };
+        var options = new TrainingOptions
+        {
+            Steps = 40, BatchSize = 24, Optimizer = Enum.Parse<OptimizerKind>(optimizer), Sampling = Enum.Parse<Sampling>(sampling),
+            Momentum = 0.9f, LearningRate = new StepDecaySchedule(0.05), ProgressEvery = 1,
+        };
+        var data = Data(100, 1);   // 100 rows in batches of 24: epochs end mid-run, with a partial batch
+
+        var whole = Network(config);
+        new Trainer(whole, options).Train(data);
+
+        var first = Network(config);
+        var interrupted = new Trainer(first, options);
+        using var cts = new CancellationTokenSource();
+        var stopAt17 = new Recorder { OnReport = r => { if (r.Step == 17) cts.Cancel(); } };
+        Assert.Throws<OperationCanceledException>(() => interrupted.Train(data, null, stopAt17, cts.Token));
+        var checkpoint = interrupted.Checkpoint();
+        Assert.That(checkpoint.CompletedSteps, Is.EqualTo(17));
+
+        var second = Network(config, seed: 99);   // different weights: the checkpoint must overwrite everything
+        var resumed = new Trainer(second, options);
+        resumed.Restore(checkpoint);
+        var result = resumed.Train(data);
+        Assert.That(result.Steps, Is.EqualTo(40));
+        Assert.That(second.Tensors.SelectMany(t => t.Data).ToArray(), Is.EqualTo(whole.Tensors.SelectMany(t => t.Data).ToArray()));
+    }
+
+    [Test]
+    public void OptimizerState_LoadIsStrictAndNamesTheTensor()
+    {
+        var net = Network();
+        var sgd = new Sgd(net.Parameters, momentum: 0.9f);
+        var state = sgd.GetState();
+        Assert.That(state.Select(t => t.Name), Does.Contain("momentum_buffer.hidden.0.linear.weight"));
+        var ex = Assert.Throws<InvalidDataException>(() => sgd.LoadState(state.Skip(1).Append(new TensorValue("momentum_buffer.nope", [1], [0])).ToList(), 3));
+        Assert.That(ex!.Message, Does.Contain($"missing optimizer tensor '{state[0].Name}'").And.Contain("unexpected optimizer tensor 'momentum_buffer.nope'"));
+    }
+
     [Test]
     public void Optimizer_RefusesToEndAStepThatMissedAParameter()
     {
