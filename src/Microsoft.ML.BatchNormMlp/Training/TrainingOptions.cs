@@ -1,6 +1,3 @@
-using Microsoft.ML.BatchNormMlp.Model;
-using Microsoft.ML.BatchNormMlp.Numerics;
-
 namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>How minibatches are drawn from the training set.</summary>
@@ -75,37 +72,4 @@ internal sealed record TrainingOptions
         if (EvaluationChunk < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationChunk), EvaluationChunk, "EvaluationChunk must be at least 1.");
         ArgumentNullException.ThrowIfNull(LearningRate);
     }
-}
-
-/// <summary>A progress report: the step just taken (1-based count), its minibatch loss and throughput so far.</summary>
-internal readonly record struct TrainingProgress(int Step, int TotalSteps, double Loss, float LearningRate, double StepsPerSecond, double? ValidationLoss);
-
-/// <summary>
-/// A training run's complete state between two steps (see <see cref="Trainer.Checkpoint"/>): the network's tensors,
-/// the optimizer's moments by name (PyTorch's names: <c>momentum_buffer.{param}</c>, <c>exp_avg.{param}</c>,
-/// <c>exp_avg_sq.{param}</c>) and the minibatch sampler's state. Writing it to a file is the model-file code's job.
-/// </summary>
-internal sealed record TrainingCheckpoint(
-    int CompletedSteps, RngState Sampler, int[] Order, int Cursor,
-    IReadOnlyList<TensorValue> Network, IReadOnlyList<TensorValue> Optimizer, int OptimizerSteps);
-
-/// <summary>What a finished run measured.</summary>
-internal sealed record TrainingResult(int Steps, double LastBatchLoss, double? ValidationLoss, double StepsPerSecond, TimeSpan Elapsed);
-
-/// <summary>Training stopped because a minibatch loss was NaN or infinite.</summary>
-internal sealed class NonFiniteLossException : Exception
-{
-    public NonFiniteLossException(int step, double loss, string? layer)
-        : base($"Training diverged at step {step}: the loss is {loss}. " + (layer is null
-            ? "Every layer's output was finite; the loss itself overflowed."
-            : $"The first layer whose output went non-finite is '{layer}'.") + " Lower the learning rate or use a better-scaled initialization.")
-    {
-        Step = step; Loss = loss; Layer = layer;
-    }
-
-    public int Step { get; }
-
-    public double Loss { get; }
-
-    public string? Layer { get; }
 }
