@@ -1,0 +1,84 @@
+using Microsoft.ML.BatchNormMlp.Model;
+
+namespace Microsoft.ML.BatchNormMlp.Training;
+
+/// <summary>A named experiment: architecture, initialization and training hyperparameters.</summary>
+internal sealed record Preset(string Name, MlpConfig Config, InitOptions Init, TrainingOptions Training, string Description);
+
+/// <summary>
+/// The seeds' experiments, with exactly the architectures and hyperparameters of
+/// <c>../shared/reference/torch_ref.py</c> (character models: context 3, batch 32 sampled with replacement, plain SGD)
+/// and of the fourth seed (MNIST-1D pre-activation residual networks).
+/// </summary>
+internal static class Presets
+{
+    public static IReadOnlyList<string> Names { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "mnist1d-res", "mnist1d-res-bn"];
+
+    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <param name="vocabularySize">Symbols including the boundary symbol (names.txt: 27). Ignored by the MNIST-1D presets.</param>
+    public static Preset Get(string name, int vocabularySize = 27)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name switch
+        {
+            // seed 001 / makemore part 3: emb 10, one hidden layer of 200, Linear without bias, BN, tanh.
+            "bn1" => Char(name, 10, [200], bias: false, bn: true, vocabularySize, Decaying(0.1, 200_000), InitScheme.PyTorchDefault,
+                "One hidden layer of 200 with BatchNorm (seed 001)"),
+            "plain1" => Char(name, 10, [200], bias: true, bn: false, vocabularySize, Decaying(0.1, 200_000), InitScheme.PyTorchDefault,
+                "One hidden layer of 200 without BatchNorm"),
+            // seed 002: two hidden layers of 100 with bias and BN, and a BatchNorm on the logits.
+            "seed002" => Char(name, 10, [100, 100], bias: true, bn: true, vocabularySize, Decaying(0.1, 200_000), InitScheme.PyTorchDefault,
+                "Two hidden layers of 100 with bias and BatchNorm, output BatchNorm (seed 002)", outputBn: true),
+            // seed 000: widening 5-layer MLP, Kaiming normal (tanh gain) hidden weights, no bias.
+            "mlp3" => Char(name, 16, [256, 512, 1024, 512, 256], bias: false, bn: true, vocabularySize, Constant(0.01, 1000), InitScheme.KaimingNormal,
+                "Widening 5-layer MLP with BatchNorm and Kaiming init (seed 000)"),
+            "deep50" => Char(name, 16, Enumerable.Repeat(256, 50).ToArray(), bias: true, bn: true, vocabularySize, Constant(0.01, 1000), InitScheme.PyTorchDefault,
+                "50 layers of 256 with BatchNorm (seed 000 DeepMLP)"),
+            "deep50-res" => Char(name, 16, Enumerable.Repeat(256, 50).ToArray(), bias: true, bn: true, vocabularySize, Constant(0.01, 1000), InitScheme.PyTorchDefault,
+                "50 layers of 256 with BatchNorm and post-activation residual streams (seed 000 DeepMLP)", residual: true),
+            "deep50res" => Get("deep50-res", vocabularySize),   // torch_ref.py's spelling
+            "mnist1d-res" => Mnist1d(name, bn: false, "MNIST-1D: Linear 40->100 stem, five pre-activation ReLU residual blocks, no BatchNorm (seed 003)"),
+            "mnist1d-res-bn" => Mnist1d(name, bn: true, "MNIST-1D: Linear 40->100 stem, five pre-activation BatchNorm-ReLU residual blocks (seed 003)"),
+            _ => throw new ArgumentException($"Unknown preset '{name}'. Known presets: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+
+    private static TrainingOptions Decaying(double lr, int steps) => new()
+    {
+        Steps = steps, BatchSize = 32, Sampling = Sampling.WithReplacement, LearningRate = new StepDecaySchedule(lr, 0.1),
+    };
+
+    private static TrainingOptions Constant(double lr, int steps) => new()
+    {
+        Steps = steps, BatchSize = 32, Sampling = Sampling.WithReplacement, LearningRate = new ConstantSchedule(lr),
+    };
+
+    private static Preset Char(string name, int embedding, int[] widths, bool bias, bool bn, int vocabularySize, TrainingOptions training, InitScheme init,
+        string description, bool outputBn = false, bool residual = false)
+    {
+        var config = new MlpConfig
+        {
+            ContextLength = 3, VocabularySize = vocabularySize, EmbeddingWidth = embedding, OutputWidth = vocabularySize,
+            HiddenWidths = widths, Activation = Activation.Tanh, BlockStyle = BlockStyle.PostActivation, Residual = residual,
+            HiddenBias = bias, HiddenBatchNorm = bn, OutputBias = true, OutputBatchNorm = outputBn,
+        };
+        return new Preset(name, config, new InitOptions(init), training, description);
+    }
+
+    // The fourth seed: 4000 training rows of 40 floats, 10 classes; SGD lr 0.05 momentum 0.9, batch 200, shuffled;
+    // He (kaiming_uniform_) weights and zero biases on every Linear. 100 epochs of 20 batches.
+    private static Preset Mnist1d(string name, bool bn, string description)
+    {
+        var config = new MlpConfig
+        {
+            DenseInputWidth = 40, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = 10,
+            HiddenWidths = [100, 100, 100, 100, 100, 100], Activation = Activation.Relu, BlockStyle = BlockStyle.PreActivation,
+            Residual = true, HiddenBias = true, HiddenBatchNorm = bn, OutputBias = true,
+        };
+        var training = new TrainingOptions
+        {
+            Steps = 2000, BatchSize = 200, Sampling = Sampling.ShuffledEpochs, LearningRate = new ConstantSchedule(0.05), Momentum = 0.9f,
+        };
+        return new Preset(name, config, new InitOptions(InitScheme.HeUniform), training, description);
+    }
+}

@@ -1,0 +1,75 @@
+namespace Microsoft.ML.BatchNormMlp.Training;
+
+/// <summary>How minibatches are drawn from the training set.</summary>
+internal enum Sampling
+{
+    /// <summary>Every row of every batch drawn uniformly with replacement (the makemore seeds' <c>torch.randint</c>).</summary>
+    WithReplacement,
+    /// <summary>A fresh permutation each epoch, cut into consecutive batches (DataLoader with shuffle=True); a last batch of one row is skipped (BatchNorm cannot train on it).</summary>
+    ShuffledEpochs,
+}
+
+internal enum OptimizerKind { Sgd, Adam }
+
+/// <summary>Training hyperparameters. Internal; the public API wraps it.</summary>
+internal sealed record TrainingOptions
+{
+    /// <summary>Optimizer steps to take.</summary>
+    public int Steps { get; init; } = 1000;
+
+    /// <summary>Rows per minibatch.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    public Sampling Sampling { get; init; } = Sampling.WithReplacement;
+
+    public LearningRateSchedule LearningRate { get; init; } = new ConstantSchedule(0.1);
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    /// <summary>SGD momentum (0: plain SGD).</summary>
+    public float Momentum { get; init; }
+
+    /// <summary>L2 weight decay added to the gradient, as PyTorch's optimizers do.</summary>
+    public float WeightDecay { get; init; }
+
+    public float AdamBeta1 { get; init; } = 0.9f;
+
+    public float AdamBeta2 { get; init; } = 0.999f;
+
+    public float AdamEpsilon { get; init; } = 1e-8f;
+
+    /// <summary>Evaluate the validation set every this many steps (and after the last); 0 only after the last.</summary>
+    public int ValidationEvery { get; init; }
+
+    /// <summary>Rows per forward pass when evaluating.</summary>
+    public int EvaluationChunk { get; init; } = 1024;
+
+    /// <summary>Report progress every this many steps (and after the last).</summary>
+    public int ProgressEvery { get; init; } = 1000;
+
+    /// <summary>Threads handed to the GEMM.</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Seed of the batch sampler (initialization has its own seed).</summary>
+    public ulong Seed { get; init; } = 2147483647;
+
+    /// <summary>
+    /// Update each layer's parameters during backward, as soon as their gradients are final (bit-identical to a
+    /// separate optimizer pass, with less memory traffic). Off: one pass over all parameters after backward.
+    /// </summary>
+    public bool FuseOptimizerStep { get; init; } = true;
+
+    /// <summary>Recompute the BatchNorm statistics over the whole training set after the last step (the second seed).</summary>
+    public bool CalibrateAfterTraining { get; init; }
+
+    public void Validate()
+    {
+        if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must not be negative.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (Threads < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "Threads must be at least 1.");
+        if (ValidationEvery < 0) throw new ArgumentOutOfRangeException(nameof(ValidationEvery), ValidationEvery, "ValidationEvery must not be negative.");
+        if (ProgressEvery < 1) throw new ArgumentOutOfRangeException(nameof(ProgressEvery), ProgressEvery, "ProgressEvery must be at least 1.");
+        if (EvaluationChunk < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationChunk), EvaluationChunk, "EvaluationChunk must be at least 1.");
+        ArgumentNullException.ThrowIfNull(LearningRate);
+    }
+}
