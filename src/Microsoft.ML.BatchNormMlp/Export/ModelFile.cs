@@ -40,7 +40,7 @@ internal static class ModelFile
         var layout = model.Layout;
         foreach (var spec in layout)
         {
-            if (!model.Tensors.TryGetValue(spec.Name, out var data))
+            if (!model.Tensors.TryGetValue(spec.Name, out var data) || data is null)
                 throw new ArgumentException($"Cannot save '{path}': tensor '{spec.Name}' [{Dims(spec.Shape)}] is missing.", nameof(model));
             if (data.Length != spec.ElementCount)
                 throw new ArgumentException($"Cannot save '{path}': tensor '{spec.Name}' holds {data.Length} floats but its shape [{Dims(spec.Shape)}] needs {spec.ElementCount}.", nameof(model));
@@ -86,6 +86,10 @@ internal static class ModelFile
         var content = SafeTensors.Read(path, header =>
         {
             (config, vocabulary, folded) = ReadMetadata(path, header.Metadata);
+            // Every hidden layer has at least its weight: refuse a config of thousands of layers (a few bytes each in the
+            // header) before building a layout whose size the file does not justify.
+            if (config.HiddenWidths.Count >= header.Entries.Count)
+                throw Fail($"the config describes {config.HiddenWidths.Count} hidden layers, but the file holds only {header.Entries.Count} tensors");
             layout = folded ? TensorLayout.ExpectedFolded(config) : TensorLayout.Expected(config);
             CheckTensors(header.Entries, layout, folded, Fail);
             AppendMetadata(hash, header.Metadata);

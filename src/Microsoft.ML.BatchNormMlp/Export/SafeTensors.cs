@@ -139,12 +139,13 @@ internal static class SafeTensors
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
             {
-                if (!seen.Add(property.Name))
-                    throw Fail(path, $"the header names '{Show(property.Name)}' twice");
-                if (property.Name == MetadataKey)
+                string name = property.Name; // each call decodes a new string, and a hostile name can be long
+                if (!seen.Add(name))
+                    throw Fail(path, $"the header names '{Show(name)}' twice");
+                if (name == MetadataKey)
                     ReadMetadata(path, property.Value, metadata);
                 else
-                    entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+                    entries.Add(ReadEntry(path, name, property.Value, dataLength));
             }
 
             // The data section must be tiled exactly: no gaps, no overlaps, nothing unaccounted for.
@@ -169,10 +170,11 @@ internal static class SafeTensors
             throw Fail(path, $"'{MetadataKey}' is a JSON {value.ValueKind}, not an object of strings");
         foreach (var item in value.EnumerateObject())
         {
+            string key = item.Name;
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw Fail(path, $"metadata entry '{Show(item.Name)}' is a JSON {item.Value.ValueKind}, not a string");
-            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
-                throw Fail(path, $"metadata entry '{Show(item.Name)}' appears twice");
+                throw Fail(path, $"metadata entry '{Show(key)}' is a JSON {item.Value.ValueKind}, not a string");
+            if (!metadata.TryAdd(key, item.Value.GetString()!))
+                throw Fail(path, $"metadata entry '{Show(key)}' appears twice");
         }
     }
 
