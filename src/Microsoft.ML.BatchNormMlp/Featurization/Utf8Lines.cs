@@ -13,14 +13,6 @@ internal static class Utf8Lines
 {
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>The lines of <paramref name="bytes"/>, untrimmed, without their line endings; line n is at index n-1.</summary>
-    /// <exception cref="InvalidDataException">Not UTF-8 text; the message names <paramref name="source"/>, the line and the byte.</exception>
-    public static List<string> Split(ReadOnlySpan<byte> bytes, string source)
-    {
-        using var stream = new MemoryStream(bytes.ToArray(), writable: false);
-        return [.. Read(stream, source, int.MaxValue)];
-    }
-
     /// <summary>
     /// The lines of <paramref name="stream"/> in order, untrimmed, without their line endings, read as they are
     /// enumerated.

@@ -119,4 +119,19 @@ public class HostileCorpusTests
         var (exit, _, error) = Cli.Run("featurize", "--data", path, "--rows", "0");
         Assert.That(exit, Is.EqualTo(0), error);
     }
+
+    [Test]
+    public void Mnist1dLoader_NamesBinaryFilesAndRefusesHugeLines()
+    {
+        string png = _temp.Write("png.csv", [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A]);
+        var e = Assert.Throws<InvalidDataException>(() => Mnist1dDataset.Load(png));
+        Assert.That(e!.Message, Is.EqualTo($"{png}: the file looks like a PNG image, not UTF-8 text (it starts with the bytes 0x89504E47)."));
+
+        string huge = _temp.Write("huge.csv", Encoding.ASCII.GetBytes(new string('1', 1 << 20)));
+        e = Assert.Throws<InvalidDataException>(() => Mnist1dDataset.Load(huge));
+        Assert.That(e!.Message, Does.StartWith($"{huge}, line 1: the line is longer than 65536 bytes"));
+
+        var io = Assert.Throws<IOException>(() => Mnist1dDataset.Load(_temp.Path));
+        Assert.That(io!.Message, Does.Contain("is a directory"));
+    }
 }
