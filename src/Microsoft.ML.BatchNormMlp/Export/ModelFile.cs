@@ -85,13 +85,15 @@ internal static class ModelFile
 
         var content = SafeTensors.Read(path, header =>
         {
-            (config, vocabulary, folded) = ReadMetadata(path, header.Metadata);
+            (config, folded) = ReadMetadata(path, header.Metadata);
             // Every hidden layer has at least its weight: refuse a config of thousands of layers (a few bytes each in the
             // header) before building a layout whose size the file does not justify.
             if (config.HiddenWidths.Count >= header.Entries.Count)
                 throw Fail($"the config describes {config.HiddenWidths.Count} hidden layers, but the file holds only {header.Entries.Count} tensors");
             layout = folded ? TensorLayout.ExpectedFolded(config) : TensorLayout.Expected(config);
             CheckTensors(header.Entries, layout, folded, Fail);
+            // Only now, with the embedding's [vocabulary_size, E] floats proven present, is a vocabulary of that size worth reading.
+            vocabulary = ReadVocabulary(path, config, header.Metadata);
             AppendMetadata(hash, header.Metadata);
         }, hash);
 
@@ -107,7 +109,7 @@ internal static class ModelFile
         return new ModelState(config!, vocabulary, folded, tensors);
     }
 
-    private static (MlpConfig Config, IReadOnlyList<string>? Vocabulary, bool Folded) ReadMetadata(string path, IReadOnlyDictionary<string, string> meta)
+    private static (MlpConfig Config, bool Folded) ReadMetadata(string path, IReadOnlyDictionary<string, string> meta)
     {
         ModelFormatException Fail(string message) => new($"'{path}' is not a valid {FormatName} model file: {message}.");
 
@@ -132,10 +134,20 @@ internal static class ModelFile
             _ => throw Fail($"the metadata 'folded' is '{SafeTensors.Show(foldedText)}', not 'true' or 'false'"),
         } : throw Fail("the metadata has no 'folded' entry");
 
+        return (config, folded);
+    }
+
+    private static IReadOnlyList<string>? ReadVocabulary(string path, MlpConfig config, IReadOnlyDictionary<string, string> meta)
+    {
+        ModelFormatException Fail(string message) => new($"'{path}' is not a valid {FormatName} model file: {message}.");
         IReadOnlyList<string>? vocabulary = null;
         if (meta.TryGetValue("vocabulary", out var vocabularyText) && vocabularyText != "null")
         {
-            try { vocabulary = JsonSerializer.Deserialize(vocabularyText, VocabularyJson.Default.StringArray); }
+            byte[] utf8 = Encoding.UTF8.GetBytes(vocabularyText);
+            // Count before deserializing: a hostile list of many tiny strings costs far more memory than its text.
+            if (CountArrayItems(utf8) is int count && count != config.VocabularySize)
+                throw Fail($"the vocabulary holds {count} symbols but the config's vocabulary size is {config.VocabularySize}");
+            try { vocabulary = JsonSerializer.Deserialize(utf8, VocabularyJson.Default.StringArray); }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException) // the latter: escapes that are not valid UTF-16
             {
                 throw new ModelFormatException($"'{path}' is not a valid {FormatName} model file: the metadata 'vocabulary' is not a JSON array of strings ({ex.Message}).", ex);
@@ -144,7 +156,29 @@ internal static class ModelFile
                 throw Fail("the metadata 'vocabulary' is not a JSON array of strings");
         }
         ModelValidation.CheckVocabulary(config, vocabulary, message => Fail(message));
-        return (config, vocabulary, folded);
+        return vocabulary;
+    }
+
+    /// <summary>The items of a top-level JSON array, counted without allocating them; null when the text is not one array (the deserializer then says why).</summary>
+    private static int? CountArrayItems(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 4 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) return null;
+            int count = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                count++;
+                reader.Skip(); // a nested array or object counts as one (wrong) item
+            }
+            return count;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
     }
 
     /// <summary>

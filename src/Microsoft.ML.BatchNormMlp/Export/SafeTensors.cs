@@ -31,6 +31,7 @@ internal static class SafeTensors
 {
     private const string MetadataKey = "__metadata__";
     private const int MaxHeaderBytes = 100 * 1024 * 1024; // the reference implementation's limit
+    private const int MaxMetadataEntries = 1024; // real files hold a handful; thousands would only cost memory
 
     /// <summary>Writes tensors (sorted by name, so the bytes depend only on the contents) atomically.</summary>
     public static void Write(string path, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -168,6 +169,8 @@ internal static class SafeTensors
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, $"'{MetadataKey}' is a JSON {value.ValueKind}, not an object of strings");
+        if (value.GetPropertyCount() > MaxMetadataEntries)
+            throw Fail(path, $"'{MetadataKey}' has {value.GetPropertyCount()} entries, more than the {MaxMetadataEntries} this reader accepts");
         foreach (var item in value.EnumerateObject())
         {
             string key = item.Name;
