@@ -9,6 +9,9 @@ namespace Microsoft.ML.BatchNormMlp.Export;
 /// </summary>
 internal sealed record ModelState(MlpConfig Config, IReadOnlyList<string>? Vocabulary, bool Folded, IReadOnlyDictionary<string, float[]> Tensors)
 {
+    /// <summary>Whether the vocabulary's last symbol is the reserved unknown symbol (metadata <c>unknown_symbol</c> = <c>last</c>).</summary>
+    public bool LastSymbolIsUnknown { get; init; }
+
     /// <summary>The names and shapes the tensors must have: <see cref="TensorLayout.Expected"/> or, folded, <see cref="TensorLayout.ExpectedFolded"/>.</summary>
     public IReadOnlyList<TensorSpec> Layout => Folded ? TensorLayout.ExpectedFolded(Config) : TensorLayout.Expected(Config);
 }
@@ -23,6 +26,9 @@ internal sealed record ModelState(MlpConfig Config, IReadOnlyList<string>? Vocab
 internal static class ModelFile
 {
     public const string FormatName = "bnmlp/1";
+
+    /// <summary>Optional metadata entry: <c>last</c> when the vocabulary's last symbol is the reserved unknown symbol.</summary>
+    public const string UnknownSymbolKey = "unknown_symbol";
 
     public static void Save(string path, ModelState model)
     {
@@ -49,6 +55,12 @@ internal static class ModelFile
         };
         if (model.Vocabulary is not null)
             metadata["vocabulary"] = JsonSerializer.Serialize(model.Vocabulary.ToArray(), VocabularyJson.Default.StringArray);
+        if (model.LastSymbolIsUnknown)
+        {
+            if (model.Vocabulary is null || model.Vocabulary.Count < 2)
+                throw new ArgumentException($"Cannot save '{path}': an unknown symbol needs a vocabulary of at least two symbols.", nameof(model));
+            metadata[UnknownSymbolKey] = "last";
+        }
         SafeTensors.Write(path, tensors, metadata);
     }
 
@@ -63,7 +75,7 @@ internal static class ModelFile
         if (format != FormatName)
             throw Fail($"the metadata 'format' is '{format}', but this version reads '{FormatName}'");
         foreach (var key in meta.Keys)
-            if (key is not ("format" or "config" or "vocabulary" or "folded"))
+            if (key is not ("format" or "config" or "vocabulary" or "folded" or UnknownSymbolKey))
                 throw Fail($"the metadata has an unexpected entry '{key}'");
 
         if (!meta.TryGetValue("config", out var configText))
@@ -88,6 +100,13 @@ internal static class ModelFile
                 throw Fail("the metadata 'vocabulary' is not a JSON array of strings");
         }
         ValidateVocabulary(config, vocabulary, message => Fail(message));
+        bool unknown = false;
+        if (meta.TryGetValue(UnknownSymbolKey, out var unknownText))
+        {
+            if (unknownText != "last") throw Fail($"the metadata '{UnknownSymbolKey}' is '{unknownText}', but the only value is 'last'");
+            if (vocabulary is null || vocabulary.Count < 2) throw Fail($"the metadata '{UnknownSymbolKey}' needs a vocabulary of at least two symbols");
+            unknown = true;
+        }
 
         var layout = folded ? TensorLayout.ExpectedFolded(config) : TensorLayout.Expected(config);
         var missing = layout.Where(s => !content.Tensors.ContainsKey(s.Name)).ToList();
@@ -106,7 +125,7 @@ internal static class ModelFile
                 throw Fail($"tensor '{spec.Name}' has shape [{Dims(t.Shape)}] but the config needs [{Dims(spec.Shape)}]");
             tensors.Add(spec.Name, t.Data);
         }
-        return new ModelState(config, vocabulary, folded, tensors);
+        return new ModelState(config, vocabulary, folded, tensors) { LastSymbolIsUnknown = unknown };
     }
 
     private static void ValidateVocabulary(MlpConfig config, IReadOnlyList<string>? vocabulary, Func<string, Exception> fail)

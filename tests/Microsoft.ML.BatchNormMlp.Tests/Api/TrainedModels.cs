@@ -1,0 +1,29 @@
+using Microsoft.ML.BatchNormMlp.Tests.Featurization;
+
+namespace Microsoft.ML.BatchNormMlp.Tests.Api;
+
+/// <summary>
+/// One small bn1 model trained once per test run through the public API on names.txt with the seeds' split, shared
+/// by the API tests (training is the slow part; every test only reads the model).
+/// </summary>
+internal static class TrainedModels
+{
+    public const int Steps = 1000;
+
+    private static readonly Lazy<Trained> Bn1 = new(() =>
+    {
+        var context = new BatchNormMlpContext(seed: 5);
+        var names = context.Data.LoadNames(TestData.NamesPath);
+        var split = context.Data.SplitNames(names);
+        var featurizer = context.CharacterModels.Featurizer().Fit(split.Train);
+        var train = featurizer.Transform(split.Train);
+        var dev = featurizer.Transform(split.Dev);
+        var model = context.CharacterModels.Trainer("bn1", steps: Steps).Fit(train, dev);
+        return new Trained(names, split, featurizer, train, dev, model);
+    });
+
+    public static Trained Get() => Bn1.Value;
+
+    public sealed record Trained(IReadOnlyList<string> Names, NameSplit Split, CharacterFeaturizerTransformer Featurizer,
+        CharacterDataset Train, CharacterDataset Dev, BatchNormCharacterModel Model);
+}
