@@ -27,3 +27,23 @@ internal static class TrainedModels
     public sealed record Trained(IReadOnlyList<string> Names, NameSplit Split, CharacterFeaturizerTransformer Featurizer,
         CharacterDataset Train, CharacterDataset Dev, BatchNormCharacterModel Model);
 }
+
+/// <summary>Tiny models on a handful of names, for tests that need many models or an unknown symbol (trained in milliseconds).</summary>
+internal static class TinyModels
+{
+    public static readonly string[] Corpus = ["anna", "bob", "carla", "dave", "emma", "frank", "greta", "hanna", "ida", "jonas", "karl", "lena", "mona", "nils", "otto", "paula"];
+
+    public static CharacterModelTrainerOptions Options(int steps = 60) => new()
+    {
+        Preset = "bn1", EmbeddingWidth = 4, HiddenWidths = [16], Steps = steps, BatchSize = 16, LearningRate = 0.2f,
+    };
+
+    public static (CharacterFeaturizerTransformer Featurizer, BatchNormCharacterModel Model) Train(
+        string? unknownSymbol = null, CharacterModelTrainerOptions? options = null, int? seed = 3, int contextLength = 3)
+    {
+        var context = new BatchNormMlpContext(seed: seed);
+        var featurizer = context.CharacterModels.Featurizer(contextLength, unknownSymbol: unknownSymbol).Fit(Corpus);
+        var model = context.CharacterModels.Trainer(options ?? Options()).Fit(featurizer.Transform(Corpus));
+        return (featurizer, model);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Microsoft.ML.BatchNormMlp.Tests.Api;
+
+/// <summary>Issue 4's folding contract on a trained model, over every context of names.txt.</summary>
+public class FoldingAgreementTests
+{
+    [Test]
+    public void FoldedModel_AgreesWithTheUnfoldedOne_OnEveryContextOfNames()
+    {
+        var t = TrainedModels.Get();
+        var folded = t.Model.Fold();
+        var all = t.Featurizer.Transform(t.Names);
+        Assert.That(all.Count, Is.EqualTo(228146));
+
+        int n = all.ContextLength, k = all.Vocabulary.Count;
+        var contexts = all.Windows.Contexts;
+        var a = new float[all.Count * k];
+        var b = new float[all.Count * k];
+        t.Model.ComputeLogits(contexts, all.Count, a);
+        folded.ComputeLogits(contexts, all.Count, b);
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs((double)a[i] - b[i]));
+        double dev = t.Model.Evaluate(t.Dev).Loss, foldedDev = folded.Evaluate(t.Dev).Loss;
+        TestContext.Out.WriteLine($"{all.Count} contexts: max |logit difference| {worst:E2}; dev loss unfolded {dev:F6}, folded {foldedDev:F6}");
+
+        Assert.That(worst, Is.LessThanOrEqualTo(1e-4));
+        Assert.That(worst, Is.GreaterThan(0), "folding changes the arithmetic; an exact match would mean the same model ran twice");
+        Assert.That(Math.Round(foldedDev, 5), Is.EqualTo(Math.Round(dev, 5)));
+    }
+}
