@@ -68,6 +68,24 @@ public abstract class CharacterModel
     }
 
     /// <summary>
+    /// The logits (unnormalized log-probabilities) of the next symbol for every row of <paramref name="data"/>,
+    /// row-major [rows, vocabulary]: <c>result[row * Vocabulary.Count + id]</c>. The batch form of
+    /// <see cref="PredictNext"/>, e.g. to compare two models row by row.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data was featurized with another vocabulary or context length.</exception>
+    public float[] PredictLogits(CharacterDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckCompatible(data, nameof(data));
+        int k = Vocabulary.Count;
+        if ((long)data.Count * k > Array.MaxLength)
+            throw new ArgumentException($"{data.Count} rows of {k} logits do not fit in one array; predict a smaller data set at a time.", nameof(data));
+        var logits = new float[data.Count * k];
+        ComputeLogits(data.Windows.Contexts, data.Count, logits);
+        return logits;
+    }
+
+    /// <summary>
     /// The log-likelihood of <paramref name="name"/> as a whole name: every symbol given the ones before it, then
     /// the end of the name; and its perplexity per prediction (lower is more name-like).
     /// </summary>

@@ -56,6 +56,26 @@ public class CharacterModelTests
     }
 
     [Test]
+    public void PredictLogits_AreTheRowsOfPredictNext_ForDataFeaturizedWithALoadedModelsVocabulary()
+    {
+        var t = TrainedModels.Get();
+        // A featurizer rebuilt from the model's own vocabulary (what a tool does after loading a model file).
+        var featurizer = new CharacterFeaturizerTransformer(t.Model.Vocabulary, t.Model.ContextLength);
+        var data = featurizer.Transform(["emma", "li"]);
+        var logits = t.Model.PredictLogits(data);
+        Assert.That(logits, Has.Length.EqualTo(8 * 27));
+        string[] prefixes = ["", "e", "em", "emm", "emma", "", "l", "li"];
+        for (int r = 0; r < prefixes.Length; r++)
+        {
+            var row = logits.AsSpan(r * 27, 27).ToArray();
+            var e = row.Select(l => Math.Exp(l - row.Max())).ToArray();
+            var p = t.Model.PredictNext(prefixes[r]);
+            for (int j = 0; j < 27; j++) Assert.That(e[j] / e.Sum(), Is.EqualTo(p[j]).Within(1e-5), $"row {r} ('{prefixes[r]}'), id {j}");
+        }
+        Assert.That(t.Model.Evaluate(featurizer.Transform(t.Split.Dev)), Is.EqualTo(t.Model.Evaluate(t.Dev)));
+    }
+
+    [Test]
     public void Score_IsTheSumOfTheNextSymbolLogProbabilities_EndIncluded()
     {
         var model = TrainedModels.Get().Model;
