@@ -21,6 +21,7 @@ public class FoldingAgreementTests
 
         Assert.That(worst, Is.LessThanOrEqualTo(1e-4));
         Assert.That(worst, Is.GreaterThan(0), "folding changes the arithmetic; an exact match would mean the same model ran twice");
-        Assert.That(Math.Round(foldedDev, 5), Is.EqualTo(Math.Round(dev, 5)));
+        // "Agrees to 5 decimals", without the flakiness of rounding both near a boundary: the difference is far below 1e-5.
+        Assert.That(Math.Abs(foldedDev - dev), Is.LessThanOrEqualTo(1e-6));
     }
 }
