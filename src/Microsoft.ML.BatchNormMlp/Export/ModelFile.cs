@@ -15,6 +15,9 @@ internal sealed record ModelState(MlpConfig Config, IReadOnlyList<string>? Vocab
 {
     /// <summary>The names and shapes the tensors must have: <see cref="TensorLayout.Expected"/> or, folded, <see cref="TensorLayout.ExpectedFolded"/>.</summary>
     public IReadOnlyList<TensorSpec> Layout => Folded ? TensorLayout.ExpectedFolded(Config) : TensorLayout.Expected(Config);
+
+    /// <summary>Whether the vocabulary's last symbol is the reserved unknown symbol (metadata <c>unknown_symbol</c> = <c>last</c>).</summary>
+    public bool LastSymbolIsUnknown { get; init; }
 }
 
 /// <summary>
@@ -30,6 +33,9 @@ internal static class ModelFile
 
     /// <summary>The metadata entry holding the content checksum (lowercase hex SHA-256; see <see cref="AppendMetadata"/>).</summary>
     public const string ChecksumKey = "sha256";
+
+    /// <summary>Optional metadata entry: <c>last</c> when the vocabulary's last symbol is the reserved unknown symbol.</summary>
+    public const string UnknownSymbolKey = "unknown_symbol";
 
     public static void Save(string path, ModelState model)
     {
@@ -58,6 +64,12 @@ internal static class ModelFile
         };
         if (model.Vocabulary is not null)
             metadata["vocabulary"] = JsonSerializer.Serialize(model.Vocabulary.ToArray(), VocabularyJson.Default.StringArray);
+        if (model.LastSymbolIsUnknown)
+        {
+            if (model.Vocabulary is null || model.Vocabulary.Count < 2)
+                throw new ArgumentException($"Cannot save '{path}': an unknown symbol needs a vocabulary of at least two symbols.", nameof(model));
+            metadata[UnknownSymbolKey] = "last";
+        }
         using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
             AppendMetadata(hash, metadata);
@@ -106,7 +118,16 @@ internal static class ModelFile
         var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var spec in layout!)
             tensors.Add(spec.Name, content.Tensors[spec.Name].Data);
-        return new ModelState(config!, vocabulary, folded, tensors);
+        bool unknown = false;
+        if (content.Metadata.TryGetValue(UnknownSymbolKey, out var unknownText))
+        {
+            if (unknownText != "last")
+                throw Fail($"the metadata '{UnknownSymbolKey}' is '{SafeTensors.Show(unknownText)}', but the only value is 'last'");
+            if (vocabulary is null || vocabulary.Count < 2)
+                throw Fail($"the metadata '{UnknownSymbolKey}' needs a vocabulary of at least two symbols");
+            unknown = true;
+        }
+        return new ModelState(config!, vocabulary, folded, tensors) { LastSymbolIsUnknown = unknown };
     }
 
     private static (MlpConfig Config, bool Folded) ReadMetadata(string path, IReadOnlyDictionary<string, string> meta)
@@ -118,7 +139,7 @@ internal static class ModelFile
         if (format != FormatName)
             throw Fail($"the metadata 'format' is '{SafeTensors.Show(format)}', but this version reads '{FormatName}'");
         foreach (var key in meta.Keys)
-            if (key is not ("format" or "config" or "vocabulary" or "folded" or ChecksumKey))
+            if (key is not ("format" or "config" or "vocabulary" or "folded" or ChecksumKey or UnknownSymbolKey))
                 throw Fail($"the metadata has an unexpected entry '{SafeTensors.Show(key)}'");
 
         if (!meta.TryGetValue("config", out var configText))
