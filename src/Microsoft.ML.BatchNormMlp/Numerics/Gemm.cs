@@ -4,52 +4,163 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// Dense row-major float32 matrix products in the three orientations that a Linear layer needs:
 /// forward <c>Y = X·Wᵀ</c> (<see cref="MultiplyNT"/>), input gradient <c>dX = dY·W</c> (<see cref="MultiplyNN"/>)
 /// and weight gradient <c>dW = dYᵀ·X</c> (<see cref="MultiplyTN"/>).
-/// All operands are contiguous (leading dimension = column count). With <c>accumulate</c> the product is added
-/// to C (what a residual branch or a shared gradient needs); otherwise C is overwritten.
-/// Results are deterministic for a given thread count: every output element is reduced in a fixed order.
+/// All operands are contiguous (leading dimension = column count); spans may be longer than needed. With
+/// <c>accumulate</c> the product is added to C (what a residual branch or a shared gradient needs); otherwise C is
+/// overwritten.
+/// Results are deterministic and do not even depend on the thread count: every output element is reduced by the
+/// same chain of fused multiply-adds over p = 0..k-1, on every thread count and SIMD path. After warm-up a call
+/// allocates nothing.
 /// </summary>
-internal static class Gemm
+/// <remarks>
+/// How: A is packed once per call into 8-row slivers, B into zero-padded panels of up to 48 columns (transposed for
+/// NT; for NN and TN only a ragged last panel is copied, full panels are read in place), and a register-blocked
+/// 8 x 48 microkernel (<see cref="GemmKernels"/>) runs over the tiles. Threads split the column panels (or, when
+/// there are fewer panels than threads, the 8-row blocks) statically through <see cref="WorkerPool"/>.
+/// </remarks>
+internal static unsafe class Gemm
 {
-    /// <summary>C[m,n] (+)= A[m,k] · B[n,k]ᵀ.</summary>
-    public static void MultiplyNT(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false, int threads = 1)
-    {
-        Check(a.Length, m * k, nameof(a)); Check(b.Length, n * k, nameof(b)); Check(c.Length, m * n, nameof(c));
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0;
-                for (int p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
-                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
-            }
-    }
+    // Below this many FLOPs a second thread costs more to wake than it saves.
+    private const long MinParallelFlops = 1_000_000;
+
+    [ThreadStatic] private static ScratchBuffer? t_packedA;
+    [ThreadStatic] private static ScratchBuffer? t_packedB;
+
+    /// <summary>
+    /// C[m,n] (+)= A[m,k] · B[n,k]ᵀ (+ bias[n] broadcast over rows). The bias, when not empty, is added after the
+    /// product: <c>C = ((accumulate ? C : 0) + A·Bᵀ) + bias</c>, so a Linear forward needs no second pass.
+    /// </summary>
+    public static void MultiplyNT(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false, int threads = 1, ReadOnlySpan<float> bias = default)
+        => Multiply(Orientation.NT, a, b, c, m, n, k, accumulate, threads, bias, SimdLevels.Best);
 
     /// <summary>C[m,n] (+)= A[m,k] · B[k,n].</summary>
     public static void MultiplyNN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false, int threads = 1)
-    {
-        Check(a.Length, m * k, nameof(a)); Check(b.Length, k * n, nameof(b)); Check(c.Length, m * n, nameof(c));
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float s = 0;
-                for (int p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
-            }
-    }
+        => Multiply(Orientation.NN, a, b, c, m, n, k, accumulate, threads, default, SimdLevels.Best);
 
     /// <summary>C[m,n] (+)= A[k,m]ᵀ · B[k,n].</summary>
     public static void MultiplyTN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false, int threads = 1)
+        => Multiply(Orientation.TN, a, b, c, m, n, k, accumulate, threads, default, SimdLevels.Best);
+
+    /// <summary>How A and B are stored: NT = A[m,k], B[n,k]; NN = A[m,k], B[k,n]; TN = A[k,m], B[k,n].</summary>
+    internal enum Orientation { NT, NN, TN }
+
+    /// <summary>The one implementation behind the three entry points; tests pass a narrower <paramref name="level"/>.</summary>
+    internal static void Multiply(Orientation orientation, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
+        int m, int n, int k, bool accumulate, int threads, ReadOnlySpan<float> bias, SimdLevel level)
     {
-        Check(a.Length, k * m, nameof(a)); Check(b.Length, k * n, nameof(b)); Check(c.Length, m * n, nameof(c));
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Check(a.Length, (long)m * k, nameof(a));
+        Check(b.Length, (long)n * k, nameof(b));
+        Check(c.Length, (long)m * n, nameof(c));
+        if (!bias.IsEmpty) Check(bias.Length, n, nameof(bias));
+        if (m == 0 || n == 0) return;
+
+        int lanes = GemmKernels.Lanes(level);
+        int panelWidth = lanes * GemmKernels.MaxVectors;
+        int rowBlocks = (m + GemmKernels.Mr - 1) / GemmKernels.Mr;
+        int panels = (n + panelWidth - 1) / panelWidth;
+
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        {
+            t_packedA ??= new ScratchBuffer();
+            float* packedA = t_packedA.Get((long)rowBlocks * k * GemmKernels.Mr);
+            PackA(orientation, pa, m, k, rowBlocks, packedA, level);
+
+            var job = new Job
             {
-                float s = 0;
-                for (int p = 0; p < k; p++) s += a[p * m + i] * b[p * n + j];
-                c[i * n + j] = accumulate ? c[i * n + j] + s : s;
-            }
+                B = pb, C = pc, Bias = bias.IsEmpty ? null : pbias, PackedA = packedA,
+                Ldb = orientation == Orientation.NT ? k : n, BTransposed = orientation == Orientation.NT,
+                M = m, N = n, K = k, RowBlocks = rowBlocks, Panels = panels, PanelWidth = panelWidth, Lanes = lanes,
+                Accumulate = accumulate, Level = level,
+            };
+
+            int parts = 2L * m * n * k < MinParallelFlops ? 1 : Math.Min(threads, WorkerPool.MaxParts);
+            job.SplitPanels = panels >= parts;
+            parts = Math.Min(parts, job.SplitPanels ? panels : rowBlocks);
+            if (parts <= 1) Execute(&job, 0, 1);
+            else WorkerPool.Shared.Run(parts, &Execute, &job);
+        }
     }
 
-    private static void Check(int actual, int required, string name)
+    private static void PackA(Orientation orientation, float* a, int m, int k, int rowBlocks, float* packed, SimdLevel level)
+    {
+        const int Mr = GemmKernels.Mr;
+        for (int ib = 0; ib < rowBlocks; ib++)
+        {
+            int i0 = ib * Mr, rows = Math.Min(Mr, m - i0);
+            float* dst = packed + (long)ib * k * Mr;
+            if (orientation == Orientation.TN) GemmPacking.CopyRows(a + i0, m, rows, Mr, k, dst, level); // A[k,m]
+            else GemmPacking.TransposeRows(a + (long)i0 * k, k, rows, Mr, k, dst, level);              // A[m,k]
+        }
+    }
+
+    private struct Job
+    {
+        public float* B, C, Bias, PackedA;
+        public nint Ldb;
+        public bool BTransposed, Accumulate, SplitPanels;
+        public int M, N, K, RowBlocks, Panels, PanelWidth, Lanes;
+        public SimdLevel Level;
+    }
+
+    private static void Execute(void* state, int part, int parts)
+    {
+        const int Mr = GemmKernels.Mr;
+        Job* job = (Job*)state;
+        int p0 = 0, p1 = job->Panels, r0 = 0, r1 = job->RowBlocks;
+        if (job->SplitPanels) { p0 = (int)((long)job->Panels * part / parts); p1 = (int)((long)job->Panels * (part + 1) / parts); }
+        else { r0 = (int)((long)job->RowBlocks * part / parts); r1 = (int)((long)job->RowBlocks * (part + 1) / parts); }
+
+        int k = job->K, n = job->N;
+        float* edge = stackalloc float[Mr * 16 * GemmKernels.MaxVectors];
+        for (int q = p0; q < p1; q++)
+        {
+            int j0 = q * job->PanelWidth, cols = Math.Min(job->PanelWidth, n - j0);
+            int vectors = (cols + job->Lanes - 1) / job->Lanes, width = vectors * job->Lanes;
+            float* bp; nint ldb;
+            if (job->BTransposed)
+            {
+                bp = PanelBuffer((long)k * width);
+                GemmPacking.TransposeRows(job->B + j0 * job->Ldb, job->Ldb, cols, width, k, bp, job->Level);
+                ldb = width;
+            }
+            else if (cols == width) { bp = job->B + j0; ldb = job->Ldb; }
+            else
+            {
+                bp = PanelBuffer((long)k * width);
+                GemmPacking.CopyRows(job->B + j0, job->Ldb, cols, width, k, bp, job->Level);
+                ldb = width;
+            }
+
+            float* bias = job->Bias == null ? null : job->Bias + j0;
+            for (int ib = r0; ib < r1; ib++)
+            {
+                int i0 = ib * Mr, rows = Math.Min(Mr, job->M - i0);
+                float* ap = job->PackedA + (long)ib * k * Mr;
+                float* c = job->C + (long)i0 * n + j0;
+                if (rows == Mr && cols == width)
+                {
+                    GemmKernels.Tile(job->Level, vectors, ap, bp, ldb, k, c, n, bias, job->Accumulate);
+                    continue;
+                }
+                // Ragged tile: run the full kernel into a scratch tile, then copy the valid part back, adding the
+                // bias exactly as the kernel would: (sum + C) + bias.
+                if (job->Accumulate)
+                    for (int r = 0; r < rows; r++)
+                        for (int j = 0; j < cols; j++) edge[r * width + j] = c[r * n + j];
+                GemmKernels.Tile(job->Level, vectors, ap, bp, ldb, k, edge, width, null, job->Accumulate);
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < cols; j++)
+                        c[r * n + j] = bias == null ? edge[r * width + j] : edge[r * width + j] + bias[j];
+            }
+        }
+    }
+
+    private static float* PanelBuffer(long count) => (t_packedB ??= new ScratchBuffer()).Get(count);
+
+    private static void Check(int actual, long required, string name)
     {
         if (actual < required)
             throw new ArgumentException($"Span '{name}' holds {actual} floats but the product needs {required}.", name);

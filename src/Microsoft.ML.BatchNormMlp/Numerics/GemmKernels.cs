@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Microsoft.ML.BatchNormMlp.Numerics;
+
+/// <summary>
+/// The register-blocked GEMM microkernels. A tile is <see cref="Mr"/> rows by 1..3 vectors of columns; its
+/// accumulators stay in registers for the whole K loop (8 x 3 zmm = 24 of the 32 registers with AVX-512), each step
+/// broadcasting one packed A value per row and multiplying it into the B row of the panel (FMA along K).
+/// Every path computes each element as the same chain <c>s = fma(a[p], b[p], s)</c> for p = 0..kc-1, then
+/// <c>(s + C) + bias</c>, so the scalar, Vector256 and Vector512 paths give bit-identical results.
+/// </summary>
+internal static unsafe class GemmKernels
+{
+    /// <summary>Rows per tile (and the interleave of packed A).</summary>
+    public const int Mr = 8;
+
+    /// <summary>Most vectors per tile row.</summary>
+    public const int MaxVectors = 3;
+
+    /// <summary>Columns per vector at a level (the scalar path mirrors the Vector256 geometry).</summary>
+    public static int Lanes(SimdLevel level) => level == SimdLevel.Vector512 ? 16 : 8;
+
+    /// <summary>
+    /// C[Mr, vectors·Lanes] = (add ? C : 0) + Σ_p A[p] ⊗ B[p] (+ bias), where <paramref name="ap"/> is packed A
+    /// (<c>ap[p·Mr + r]</c>), <paramref name="bp"/> the B panel (<c>bp[p·ldb + col]</c>), and bias, when not null,
+    /// holds one value per tile column.
+    /// </summary>
+    public static void Tile(SimdLevel level, int vectors, float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+    {
+        switch (level, vectors)
+        {
+            case (SimdLevel.Vector512, 1): Tile512<One>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            case (SimdLevel.Vector512, 2): Tile512<Two>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            case (SimdLevel.Vector512, 3): Tile512<Three>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            case (SimdLevel.Vector256, 1): Tile256<One>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            case (SimdLevel.Vector256, 2): Tile256<Two>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            case (SimdLevel.Vector256, 3): Tile256<Three>(ap, bp, ldb, kc, c, ldc, bias, add); break;
+            default: TileScalar(ap, bp, ldb, kc, c, ldc, vectors * Lanes(level), bias, add); break;
+        }
+    }
+
+    private static void TileScalar(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, int width, float* bias, bool add)
+    {
+        for (int r = 0; r < Mr; r++)
+            for (int col = 0; col < width; col++)
+            {
+                float s = 0;
+                for (int p = 0; p < kc; p++) s = MathF.FusedMultiplyAdd(ap[p * Mr + r], bp[p * ldb + col], s);
+                if (add) s += c[r * ldc + col];
+                if (bias != null) s += bias[col];
+                c[r * ldc + col] = s;
+            }
+    }
+
+    // Generic over a struct so that the JIT compiles one specialised body per vector count and drops the unused
+    // accumulators: one source for the 1-, 2- and 3-vector tiles.
+    internal interface IVectorCount { static abstract int Count { get; } }
+    private struct One : IVectorCount { public static int Count => 1; }
+    private struct Two : IVectorCount { public static int Count => 2; }
+    private struct Three : IVectorCount { public static int Count => 3; }
+
+    /// <summary>One Vector512 tile: 8 rows by TW.Count vectors of 16 columns (see <see cref="Tile"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile512<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+        where TW : struct, IVectorCount
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z, c06 = z, c07 = z;
+        Vector512<float> c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z, c16 = z, c17 = z;
+        Vector512<float> c20 = z, c21 = z, c22 = z, c23 = z, c24 = z, c25 = z, c26 = z, c27 = z;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(bp);
+            var b1 = TW.Count >= 2 ? Vector512.Load(bp + 16) : z;
+            var b2 = TW.Count >= 3 ? Vector512.Load(bp + 32) : z;
+            var a0 = Vector512.Create(ap[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            if (TW.Count >= 2) c10 = Vector512.FusedMultiplyAdd(a0, b1, c10);
+            if (TW.Count >= 3) c20 = Vector512.FusedMultiplyAdd(a0, b2, c20);
+            var a1 = Vector512.Create(ap[1]);
+            c01 = Vector512.FusedMultiplyAdd(a1, b0, c01);
+            if (TW.Count >= 2) c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            if (TW.Count >= 3) c21 = Vector512.FusedMultiplyAdd(a1, b2, c21);
+            var a2 = Vector512.Create(ap[2]);
+            c02 = Vector512.FusedMultiplyAdd(a2, b0, c02);
+            if (TW.Count >= 2) c12 = Vector512.FusedMultiplyAdd(a2, b1, c12);
+            if (TW.Count >= 3) c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
+            var a3 = Vector512.Create(ap[3]);
+            c03 = Vector512.FusedMultiplyAdd(a3, b0, c03);
+            if (TW.Count >= 2) c13 = Vector512.FusedMultiplyAdd(a3, b1, c13);
+            if (TW.Count >= 3) c23 = Vector512.FusedMultiplyAdd(a3, b2, c23);
+            var a4 = Vector512.Create(ap[4]);
+            c04 = Vector512.FusedMultiplyAdd(a4, b0, c04);
+            if (TW.Count >= 2) c14 = Vector512.FusedMultiplyAdd(a4, b1, c14);
+            if (TW.Count >= 3) c24 = Vector512.FusedMultiplyAdd(a4, b2, c24);
+            var a5 = Vector512.Create(ap[5]);
+            c05 = Vector512.FusedMultiplyAdd(a5, b0, c05);
+            if (TW.Count >= 2) c15 = Vector512.FusedMultiplyAdd(a5, b1, c15);
+            if (TW.Count >= 3) c25 = Vector512.FusedMultiplyAdd(a5, b2, c25);
+            var a6 = Vector512.Create(ap[6]);
+            c06 = Vector512.FusedMultiplyAdd(a6, b0, c06);
+            if (TW.Count >= 2) c16 = Vector512.FusedMultiplyAdd(a6, b1, c16);
+            if (TW.Count >= 3) c26 = Vector512.FusedMultiplyAdd(a6, b2, c26);
+            var a7 = Vector512.Create(ap[7]);
+            c07 = Vector512.FusedMultiplyAdd(a7, b0, c07);
+            if (TW.Count >= 2) c17 = Vector512.FusedMultiplyAdd(a7, b1, c17);
+            if (TW.Count >= 3) c27 = Vector512.FusedMultiplyAdd(a7, b2, c27);
+            ap += Mr;
+            bp += ldb;
+        }
+        StoreRow512<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
+        StoreRow512<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
+        StoreRow512<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
+        StoreRow512<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
+        StoreRow512<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
+        StoreRow512<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
+        StoreRow512<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
+        StoreRow512<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow512<TW>(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* bias, bool add)
+        where TW : struct, IVectorCount
+    {
+        if (add)
+        {
+            v0 += Vector512.Load(c);
+            if (TW.Count >= 2) v1 += Vector512.Load(c + 16);
+            if (TW.Count >= 3) v2 += Vector512.Load(c + 32);
+        }
+        if (bias != null)
+        {
+            v0 += Vector512.Load(bias);
+            if (TW.Count >= 2) v1 += Vector512.Load(bias + 16);
+            if (TW.Count >= 3) v2 += Vector512.Load(bias + 32);
+        }
+        Vector512.Store(v0, c);
+        if (TW.Count >= 2) Vector512.Store(v1, c + 16);
+        if (TW.Count >= 3) Vector512.Store(v2, c + 32);
+    }
+
+    /// <summary>One Vector256 tile: 8 rows by TW.Count vectors of 8 columns (see <see cref="Tile"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile256<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+        where TW : struct, IVectorCount
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z, c06 = z, c07 = z;
+        Vector256<float> c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z, c16 = z, c17 = z;
+        Vector256<float> c20 = z, c21 = z, c22 = z, c23 = z, c24 = z, c25 = z, c26 = z, c27 = z;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(bp);
+            var b1 = TW.Count >= 2 ? Vector256.Load(bp + 8) : z;
+            var b2 = TW.Count >= 3 ? Vector256.Load(bp + 16) : z;
+            var a0 = Vector256.Create(ap[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
+            if (TW.Count >= 2) c10 = Vector256.FusedMultiplyAdd(a0, b1, c10);
+            if (TW.Count >= 3) c20 = Vector256.FusedMultiplyAdd(a0, b2, c20);
+            var a1 = Vector256.Create(ap[1]);
+            c01 = Vector256.FusedMultiplyAdd(a1, b0, c01);
+            if (TW.Count >= 2) c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            if (TW.Count >= 3) c21 = Vector256.FusedMultiplyAdd(a1, b2, c21);
+            var a2 = Vector256.Create(ap[2]);
+            c02 = Vector256.FusedMultiplyAdd(a2, b0, c02);
+            if (TW.Count >= 2) c12 = Vector256.FusedMultiplyAdd(a2, b1, c12);
+            if (TW.Count >= 3) c22 = Vector256.FusedMultiplyAdd(a2, b2, c22);
+            var a3 = Vector256.Create(ap[3]);
+            c03 = Vector256.FusedMultiplyAdd(a3, b0, c03);
+            if (TW.Count >= 2) c13 = Vector256.FusedMultiplyAdd(a3, b1, c13);
+            if (TW.Count >= 3) c23 = Vector256.FusedMultiplyAdd(a3, b2, c23);
+            var a4 = Vector256.Create(ap[4]);
+            c04 = Vector256.FusedMultiplyAdd(a4, b0, c04);
+            if (TW.Count >= 2) c14 = Vector256.FusedMultiplyAdd(a4, b1, c14);
+            if (TW.Count >= 3) c24 = Vector256.FusedMultiplyAdd(a4, b2, c24);
+            var a5 = Vector256.Create(ap[5]);
+            c05 = Vector256.FusedMultiplyAdd(a5, b0, c05);
+            if (TW.Count >= 2) c15 = Vector256.FusedMultiplyAdd(a5, b1, c15);
+            if (TW.Count >= 3) c25 = Vector256.FusedMultiplyAdd(a5, b2, c25);
+            var a6 = Vector256.Create(ap[6]);
+            c06 = Vector256.FusedMultiplyAdd(a6, b0, c06);
+            if (TW.Count >= 2) c16 = Vector256.FusedMultiplyAdd(a6, b1, c16);
+            if (TW.Count >= 3) c26 = Vector256.FusedMultiplyAdd(a6, b2, c26);
+            var a7 = Vector256.Create(ap[7]);
+            c07 = Vector256.FusedMultiplyAdd(a7, b0, c07);
+            if (TW.Count >= 2) c17 = Vector256.FusedMultiplyAdd(a7, b1, c17);
+            if (TW.Count >= 3) c27 = Vector256.FusedMultiplyAdd(a7, b2, c27);
+            ap += Mr;
+            bp += ldb;
+        }
+        StoreRow256<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
+        StoreRow256<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
+        StoreRow256<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
+        StoreRow256<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
+        StoreRow256<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
+        StoreRow256<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
+        StoreRow256<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
+        StoreRow256<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow256<TW>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, float* bias, bool add)
+        where TW : struct, IVectorCount
+    {
+        if (add)
+        {
+            v0 += Vector256.Load(c);
+            if (TW.Count >= 2) v1 += Vector256.Load(c + 8);
+            if (TW.Count >= 3) v2 += Vector256.Load(c + 16);
+        }
+        if (bias != null)
+        {
+            v0 += Vector256.Load(bias);
+            if (TW.Count >= 2) v1 += Vector256.Load(bias + 8);
+            if (TW.Count >= 3) v2 += Vector256.Load(bias + 16);
+        }
+        Vector256.Store(v0, c);
+        if (TW.Count >= 2) Vector256.Store(v1, c + 8);
+        if (TW.Count >= 3) Vector256.Store(v2, c + 16);
+    }
+}
