@@ -14,8 +14,8 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// <remarks>
 /// How: A is packed once per call into 8-row slivers, B into zero-padded panels of up to 48 columns (transposed for
 /// NT; for NN and TN only a ragged last panel is copied, full panels are read in place), and a register-blocked
-/// 8 x 48 microkernel (<see cref="GemmKernels"/>) runs over the tiles. Threads split the column panels (or, when
-/// there are fewer panels than threads, the 8-row blocks) statically through <see cref="WorkerPool"/>.
+/// 8 x 48 microkernel (<see cref="GemmKernels"/>) runs over the tiles, storing ragged edges with masks. Threads
+/// share out column panels (or, when there are few panels, chunks of 8-row blocks) through <see cref="WorkerPool"/>.
 /// </remarks>
 internal static unsafe class Gemm
 {
@@ -76,11 +76,14 @@ internal static unsafe class Gemm
                 Accumulate = accumulate, Level = level,
             };
 
-            int parts = 2L * m * n * k < MinParallelFlops ? 1 : Math.Min(threads, WorkerPool.MaxParts);
-            job.SplitPanels = panels >= parts;
-            parts = Math.Min(parts, job.SplitPanels ? panels : rowBlocks);
-            if (parts <= 1) Execute(&job, 0, 1);
-            else WorkerPool.Shared.Run(parts, &Execute, &job);
+            // Units of work: column panels (each packs its B panel once) when there are enough of them, otherwise
+            // chunks of 8-row blocks (each packs every panel). Either way an element's arithmetic does not depend
+            // on the unit it falls in or the thread that runs it.
+            int participants = 2L * m * n * k < MinParallelFlops ? 1 : Math.Min(threads, WorkerPool.MaxParticipants);
+            job.RowChunks = participants > 1 && panels < 2 * participants ? Math.Min(rowBlocks, 4 * participants) : 1;
+            int units = job.RowChunks > 1 ? job.RowChunks : panels;
+            if (participants <= 1) for (int unit = 0; unit < units; unit++) Execute(&job, unit);
+            else WorkerPool.Shared.Run(units, participants, &Execute, &job);
         }
     }
 
@@ -100,21 +103,25 @@ internal static unsafe class Gemm
     {
         public float* B, C, Bias, PackedA;
         public nint Ldb;
-        public bool BTransposed, Accumulate, SplitPanels;
-        public int M, N, K, RowBlocks, Panels, PanelWidth, Lanes;
+        public bool BTransposed, Accumulate;
+        public int M, N, K, RowBlocks, Panels, PanelWidth, Lanes, RowChunks;
         public SimdLevel Level;
     }
 
-    private static void Execute(void* state, int part, int parts)
+    // One unit: a column panel over all row blocks, or (RowChunks > 1) a chunk of row blocks over all panels.
+    private static void Execute(void* state, int unit)
     {
         const int Mr = GemmKernels.Mr;
         Job* job = (Job*)state;
         int p0 = 0, p1 = job->Panels, r0 = 0, r1 = job->RowBlocks;
-        if (job->SplitPanels) { p0 = (int)((long)job->Panels * part / parts); p1 = (int)((long)job->Panels * (part + 1) / parts); }
-        else { r0 = (int)((long)job->RowBlocks * part / parts); r1 = (int)((long)job->RowBlocks * (part + 1) / parts); }
+        if (job->RowChunks > 1)
+        {
+            r0 = (int)((long)job->RowBlocks * unit / job->RowChunks);
+            r1 = (int)((long)job->RowBlocks * (unit + 1) / job->RowChunks);
+        }
+        else { p0 = unit; p1 = unit + 1; }
 
         int k = job->K, n = job->N;
-        float* edge = stackalloc float[Mr * 16 * GemmKernels.MaxVectors];
         for (int q = p0; q < p1; q++)
         {
             int j0 = q * job->PanelWidth, cols = Math.Min(job->PanelWidth, n - j0);
@@ -129,6 +136,7 @@ internal static unsafe class Gemm
             else if (cols == width) { bp = job->B + j0; ldb = job->Ldb; }
             else
             {
+                // A ragged last panel is copied with zero padding: reading it in place could run past the end of B.
                 bp = PanelBuffer((long)k * width);
                 GemmPacking.CopyRows(job->B + j0, job->Ldb, cols, width, k, bp, job->Level);
                 ldb = width;
@@ -137,23 +145,9 @@ internal static unsafe class Gemm
             float* bias = job->Bias == null ? null : job->Bias + j0;
             for (int ib = r0; ib < r1; ib++)
             {
-                int i0 = ib * Mr, rows = Math.Min(Mr, job->M - i0);
-                float* ap = job->PackedA + (long)ib * k * Mr;
-                float* c = job->C + (long)i0 * n + j0;
-                if (rows == Mr && cols == width)
-                {
-                    GemmKernels.Tile(job->Level, vectors, ap, bp, ldb, k, c, n, bias, job->Accumulate);
-                    continue;
-                }
-                // Ragged tile: run the full kernel into a scratch tile, then copy the valid part back, adding the
-                // bias exactly as the kernel would: (sum + C) + bias.
-                if (job->Accumulate)
-                    for (int r = 0; r < rows; r++)
-                        for (int j = 0; j < cols; j++) edge[r * width + j] = c[r * n + j];
-                GemmKernels.Tile(job->Level, vectors, ap, bp, ldb, k, edge, width, null, job->Accumulate);
-                for (int r = 0; r < rows; r++)
-                    for (int j = 0; j < cols; j++)
-                        c[r * n + j] = bias == null ? edge[r * width + j] : edge[r * width + j] + bias[j];
+                int i0 = ib * Mr;
+                GemmKernels.Tile(job->Level, vectors, job->PackedA + (long)ib * k * Mr, bp, ldb, k,
+                    job->C + (long)i0 * n + j0, n, bias, job->Accumulate, Math.Min(Mr, job->M - i0), cols);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Microsoft.ML.BatchNormMlp.Numerics;
 
@@ -22,28 +23,30 @@ internal static unsafe class GemmKernels
     public static int Lanes(SimdLevel level) => level == SimdLevel.Vector512 ? 16 : 8;
 
     /// <summary>
-    /// C[Mr, vectors·Lanes] = (add ? C : 0) + Σ_p A[p] ⊗ B[p] (+ bias), where <paramref name="ap"/> is packed A
-    /// (<c>ap[p·Mr + r]</c>), <paramref name="bp"/> the B panel (<c>bp[p·ldb + col]</c>), and bias, when not null,
-    /// holds one value per tile column.
+    /// C[rows, cols] = (add ? C : 0) + Σ_p A[p] ⊗ B[p] (+ bias), where <paramref name="ap"/> is packed A
+    /// (<c>ap[p·Mr + r]</c>, all <see cref="Mr"/> rows present, zero-padded), <paramref name="bp"/> the B panel
+    /// (<c>bp[p·ldb + col]</c> for col below vectors·Lanes), and bias, when not null, holds one value per column.
+    /// The kernel computes the whole Mr x vectors·Lanes block in registers and stores only rows below
+    /// <paramref name="rows"/> and columns below <paramref name="cols"/> (masked), so ragged tiles need no copies.
     /// </summary>
-    public static void Tile(SimdLevel level, int vectors, float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+    public static void Tile(SimdLevel level, int vectors, float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add, int rows, int cols)
     {
         switch (level, vectors)
         {
-            case (SimdLevel.Vector512, 1): Tile512<One>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            case (SimdLevel.Vector512, 2): Tile512<Two>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            case (SimdLevel.Vector512, 3): Tile512<Three>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            case (SimdLevel.Vector256, 1): Tile256<One>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            case (SimdLevel.Vector256, 2): Tile256<Two>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            case (SimdLevel.Vector256, 3): Tile256<Three>(ap, bp, ldb, kc, c, ldc, bias, add); break;
-            default: TileScalar(ap, bp, ldb, kc, c, ldc, vectors * Lanes(level), bias, add); break;
+            case (SimdLevel.Vector512, 1): Tile512<One>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            case (SimdLevel.Vector512, 2): Tile512<Two>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            case (SimdLevel.Vector512, 3): Tile512<Three>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            case (SimdLevel.Vector256, 1): Tile256<One>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            case (SimdLevel.Vector256, 2): Tile256<Two>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            case (SimdLevel.Vector256, 3): Tile256<Three>(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
+            default: TileScalar(ap, bp, ldb, kc, c, ldc, bias, add, rows, cols); break;
         }
     }
 
-    private static void TileScalar(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, int width, float* bias, bool add)
+    private static void TileScalar(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add, int rows, int cols)
     {
-        for (int r = 0; r < Mr; r++)
-            for (int col = 0; col < width; col++)
+        for (int r = 0; r < rows; r++)
+            for (int col = 0; col < cols; col++)
             {
                 float s = 0;
                 for (int p = 0; p < kc; p++) s = MathF.FusedMultiplyAdd(ap[p * Mr + r], bp[p * ldb + col], s);
@@ -60,9 +63,8 @@ internal static unsafe class GemmKernels
     private struct Two : IVectorCount { public static int Count => 2; }
     private struct Three : IVectorCount { public static int Count => 3; }
 
-    /// <summary>One Vector512 tile: 8 rows by TW.Count vectors of 16 columns (see <see cref="Tile"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+    private static void Tile512<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add, int rows, int cols)
         where TW : struct, IVectorCount
     {
         var z = Vector512<float>.Zero;
@@ -109,40 +111,68 @@ internal static unsafe class GemmKernels
             ap += Mr;
             bp += ldb;
         }
-        StoreRow512<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
-        StoreRow512<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
-        StoreRow512<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
-        StoreRow512<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
-        StoreRow512<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
-        StoreRow512<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
-        StoreRow512<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
-        StoreRow512<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+        if (rows == Mr && cols == TW.Count * 16)
+        {
+            StoreRow512<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
+            StoreRow512<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
+            StoreRow512<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
+            StoreRow512<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
+            StoreRow512<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
+            StoreRow512<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
+            StoreRow512<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
+            StoreRow512<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+            return;
+        }
+        // A ragged tile: rows past the matrix are dropped, and the last vector of each row is masked.
+        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols - (TW.Count - 1) * 16)).AsSingle();
+        if (rows > 0) StoreRowMasked512<TW>(c + 0 * ldc, c00, c10, c20, bias, add, mask);
+        if (rows > 1) StoreRowMasked512<TW>(c + 1 * ldc, c01, c11, c21, bias, add, mask);
+        if (rows > 2) StoreRowMasked512<TW>(c + 2 * ldc, c02, c12, c22, bias, add, mask);
+        if (rows > 3) StoreRowMasked512<TW>(c + 3 * ldc, c03, c13, c23, bias, add, mask);
+        if (rows > 4) StoreRowMasked512<TW>(c + 4 * ldc, c04, c14, c24, bias, add, mask);
+        if (rows > 5) StoreRowMasked512<TW>(c + 5 * ldc, c05, c15, c25, bias, add, mask);
+        if (rows > 6) StoreRowMasked512<TW>(c + 6 * ldc, c06, c16, c26, bias, add, mask);
+        if (rows > 7) StoreRowMasked512<TW>(c + 7 * ldc, c07, c17, c27, bias, add, mask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow512<TW>(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* bias, bool add)
         where TW : struct, IVectorCount
     {
-        if (add)
-        {
-            v0 += Vector512.Load(c);
-            if (TW.Count >= 2) v1 += Vector512.Load(c + 16);
-            if (TW.Count >= 3) v2 += Vector512.Load(c + 32);
-        }
-        if (bias != null)
-        {
-            v0 += Vector512.Load(bias);
-            if (TW.Count >= 2) v1 += Vector512.Load(bias + 16);
-            if (TW.Count >= 3) v2 += Vector512.Load(bias + 32);
-        }
-        Vector512.Store(v0, c);
-        if (TW.Count >= 2) Vector512.Store(v1, c + 16);
-        if (TW.Count >= 3) Vector512.Store(v2, c + 32);
+        Store512(c, v0, bias, add);
+        if (TW.Count >= 2) Store512(c + 16, v1, bias == null ? null : bias + 16, add);
+        if (TW.Count >= 3) Store512(c + 32, v2, bias == null ? null : bias + 32, add);
     }
 
-    /// <summary>One Vector256 tile: 8 rows by TW.Count vectors of 8 columns (see <see cref="Tile"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowMasked512<TW>(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* bias, bool add, Vector512<float> mask)
+        where TW : struct, IVectorCount
+    {
+        if (TW.Count == 1) { StoreMasked512(c, v0, bias, add, mask); return; }
+        Store512(c, v0, bias, add);
+        if (TW.Count == 2) { StoreMasked512(c + 16, v1, bias == null ? null : bias + 16, add, mask); return; }
+        Store512(c + 16, v1, bias == null ? null : bias + 16, add);
+        StoreMasked512(c + 32, v2, bias == null ? null : bias + 32, add, mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> v, float* bias, bool add)
+    {
+        if (add) v += Vector512.Load(c);
+        if (bias != null) v += Vector512.Load(bias);
+        Vector512.Store(v, c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked512(float* c, Vector512<float> v, float* bias, bool add, Vector512<float> mask)
+    {
+        if (add) v += Avx512F.MaskLoad(c, mask, Vector512<float>.Zero);
+        if (bias != null) v += Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero);
+        Avx512F.MaskStore(c, mask, v);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add)
+    private static void Tile256<TW>(float* ap, float* bp, nint ldb, int kc, float* c, nint ldc, float* bias, bool add, int rows, int cols)
         where TW : struct, IVectorCount
     {
         var z = Vector256<float>.Zero;
@@ -189,34 +219,64 @@ internal static unsafe class GemmKernels
             ap += Mr;
             bp += ldb;
         }
-        StoreRow256<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
-        StoreRow256<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
-        StoreRow256<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
-        StoreRow256<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
-        StoreRow256<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
-        StoreRow256<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
-        StoreRow256<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
-        StoreRow256<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+        if (rows == Mr && cols == TW.Count * 8)
+        {
+            StoreRow256<TW>(c + 0 * ldc, c00, c10, c20, bias, add);
+            StoreRow256<TW>(c + 1 * ldc, c01, c11, c21, bias, add);
+            StoreRow256<TW>(c + 2 * ldc, c02, c12, c22, bias, add);
+            StoreRow256<TW>(c + 3 * ldc, c03, c13, c23, bias, add);
+            StoreRow256<TW>(c + 4 * ldc, c04, c14, c24, bias, add);
+            StoreRow256<TW>(c + 5 * ldc, c05, c15, c25, bias, add);
+            StoreRow256<TW>(c + 6 * ldc, c06, c16, c26, bias, add);
+            StoreRow256<TW>(c + 7 * ldc, c07, c17, c27, bias, add);
+            return;
+        }
+        // A ragged tile: rows past the matrix are dropped, and the last vector of each row is masked.
+        var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - (TW.Count - 1) * 8)).AsSingle();
+        if (rows > 0) StoreRowMasked256<TW>(c + 0 * ldc, c00, c10, c20, bias, add, mask);
+        if (rows > 1) StoreRowMasked256<TW>(c + 1 * ldc, c01, c11, c21, bias, add, mask);
+        if (rows > 2) StoreRowMasked256<TW>(c + 2 * ldc, c02, c12, c22, bias, add, mask);
+        if (rows > 3) StoreRowMasked256<TW>(c + 3 * ldc, c03, c13, c23, bias, add, mask);
+        if (rows > 4) StoreRowMasked256<TW>(c + 4 * ldc, c04, c14, c24, bias, add, mask);
+        if (rows > 5) StoreRowMasked256<TW>(c + 5 * ldc, c05, c15, c25, bias, add, mask);
+        if (rows > 6) StoreRowMasked256<TW>(c + 6 * ldc, c06, c16, c26, bias, add, mask);
+        if (rows > 7) StoreRowMasked256<TW>(c + 7 * ldc, c07, c17, c27, bias, add, mask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow256<TW>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, float* bias, bool add)
         where TW : struct, IVectorCount
     {
-        if (add)
-        {
-            v0 += Vector256.Load(c);
-            if (TW.Count >= 2) v1 += Vector256.Load(c + 8);
-            if (TW.Count >= 3) v2 += Vector256.Load(c + 16);
-        }
-        if (bias != null)
-        {
-            v0 += Vector256.Load(bias);
-            if (TW.Count >= 2) v1 += Vector256.Load(bias + 8);
-            if (TW.Count >= 3) v2 += Vector256.Load(bias + 16);
-        }
-        Vector256.Store(v0, c);
-        if (TW.Count >= 2) Vector256.Store(v1, c + 8);
-        if (TW.Count >= 3) Vector256.Store(v2, c + 16);
+        Store256(c, v0, bias, add);
+        if (TW.Count >= 2) Store256(c + 8, v1, bias == null ? null : bias + 8, add);
+        if (TW.Count >= 3) Store256(c + 16, v2, bias == null ? null : bias + 16, add);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowMasked256<TW>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, float* bias, bool add, Vector256<float> mask)
+        where TW : struct, IVectorCount
+    {
+        if (TW.Count == 1) { StoreMasked256(c, v0, bias, add, mask); return; }
+        Store256(c, v0, bias, add);
+        if (TW.Count == 2) { StoreMasked256(c + 8, v1, bias == null ? null : bias + 8, add, mask); return; }
+        Store256(c + 8, v1, bias == null ? null : bias + 8, add);
+        StoreMasked256(c + 16, v2, bias == null ? null : bias + 16, add, mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> v, float* bias, bool add)
+    {
+        if (add) v += Vector256.Load(c);
+        if (bias != null) v += Vector256.Load(bias);
+        Vector256.Store(v, c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked256(float* c, Vector256<float> v, float* bias, bool add, Vector256<float> mask)
+    {
+        if (add) v += Avx.MaskLoad(c, mask);
+        if (bias != null) v += Avx.MaskLoad(bias, mask);
+        Avx.MaskStore(c, mask, v);
+    }
+
 }

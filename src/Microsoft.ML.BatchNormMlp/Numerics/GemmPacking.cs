@@ -15,32 +15,34 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposeRows(float* src, nint ld, int rows, int width, int k, float* dst, SimdLevel level)
     {
-        int r0 = 0;
-        if (level != SimdLevel.Scalar && Avx.IsSupported)
+        int p0 = 0;
+        if (level != SimdLevel.Scalar && Avx.IsSupported && width % 8 == 0)
         {
-            // 8 x 8 blocks in registers. K advances outermost, 16 at a time, so each source cache line (16 floats) is
-            // used whole while it is in L1 (the rows of a weight matrix are often 4 KiB apart and share a cache set),
-            // and the destination rows p..p+15 are finished before moving on. The K tail and the last partial group
-            // of rows go through the scalar loops.
-            int groups = rows / 8, k16 = k & ~15, k8 = k & ~7;
-            r0 = groups * 8;
-            for (int p = 0; p < k16; p += 16)
+            // 8 x 8 blocks in registers (a partial group reads only its valid rows, the rest are zero). K advances
+            // outermost, 16 at a time, so each source cache line (16 floats) is used whole while it is in L1 (rows
+            // of a weight matrix are often 4 KiB apart and share a cache set), and destination rows p..p+15 are
+            // finished before moving on.
+            int groups = width / 8, k16 = k & ~15;
+            for (; p0 < k16; p0 += 16)
                 for (int g = 0; g < groups; g++)
                 {
-                    float* s = src + g * 8 * ld + p;
-                    float* d = dst + p * width + g * 8;
-                    Transpose8x8(s, ld, d, width);
-                    Transpose8x8(s + 8, ld, d + 8 * width, width);
+                    int valid = Math.Clamp(rows - g * 8, 0, 8);
+                    float* s = src + g * 8 * ld + p0;
+                    float* d = dst + p0 * width + g * 8;
+                    Transpose8x8(s, ld, valid, d, width);
+                    Transpose8x8(s + 8, ld, valid, d + 8 * width, width);
                 }
-            for (int p = k16; p < k8; p += 8)
-                for (int g = 0; g < groups; g++) Transpose8x8(src + g * 8 * ld + p, ld, dst + p * width + g * 8, width);
-            for (int p = k8; p < k; p++)
-                for (int r = 0; r < r0; r++) dst[p * width + r] = src[r * ld + p];
+            if (p0 + 8 <= k)
+            {
+                for (int g = 0; g < groups; g++)
+                    Transpose8x8(src + g * 8 * ld + p0, ld, Math.Clamp(rows - g * 8, 0, 8), dst + p0 * width + g * 8, width);
+                p0 += 8;
+            }
         }
-        for (int p = 0; p < k; p++)
+        for (int p = p0; p < k; p++)
         {
             float* d = dst + p * width;
-            for (int r = r0; r < rows; r++) d[r] = src[r * ld + p];
+            for (int r = 0; r < rows; r++) d[r] = src[r * ld + p];
             for (int r = rows; r < width; r++) d[r] = 0;
         }
     }
@@ -49,9 +51,18 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CopyRows(float* src, nint ld, int cols, int width, int k, float* dst, SimdLevel level)
     {
-        if (level != SimdLevel.Scalar && cols == 8 && width == 8)
+        if (level != SimdLevel.Scalar && Avx.IsSupported && width % 8 == 0)
         {
-            for (int p = 0; p < k; p++) Vector256.Store(Vector256.Load(src + p * ld), dst + p * 8);
+            int full = cols & ~7;
+            var tailMask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - full)).AsSingle();
+            for (int p = 0; p < k; p++)
+            {
+                float* s = src + p * ld, d = dst + p * width;
+                int c = 0;
+                for (; c < full; c += 8) Vector256.Store(Vector256.Load(s + c), d + c);
+                if (c < cols) { Vector256.Store(Avx.MaskLoad(s + c, tailMask), d + c); c += 8; }
+                for (; c < width; c += 8) Vector256.Store(Vector256<float>.Zero, d + c);
+            }
             return;
         }
         for (int p = 0; p < k; p++)
@@ -63,14 +74,27 @@ internal static unsafe class GemmPacking
         }
     }
 
-    // out row q = column q of the 8 x 8 block at src (row stride ld), stored at dst + q·ldd.
+    // out row q = column q of the 8 x 8 block at src (row stride ld), stored at dst + q·ldd. Rows from `valid` on
+    // are not read and count as zero.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint ld, float* dst, nint ldd)
+    private static void Transpose8x8(float* src, nint ld, int valid, float* dst, nint ldd)
     {
-        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + ld);
-        var r2 = Avx.LoadVector256(src + 2 * ld); var r3 = Avx.LoadVector256(src + 3 * ld);
-        var r4 = Avx.LoadVector256(src + 4 * ld); var r5 = Avx.LoadVector256(src + 5 * ld);
-        var r6 = Avx.LoadVector256(src + 6 * ld); var r7 = Avx.LoadVector256(src + 7 * ld);
+        Vector256<float> r0, r1, r2, r3, r4, r5, r6, r7;
+        if (valid == 8)
+        {
+            r0 = Avx.LoadVector256(src); r1 = Avx.LoadVector256(src + ld);
+            r2 = Avx.LoadVector256(src + 2 * ld); r3 = Avx.LoadVector256(src + 3 * ld);
+            r4 = Avx.LoadVector256(src + 4 * ld); r5 = Avx.LoadVector256(src + 5 * ld);
+            r6 = Avx.LoadVector256(src + 6 * ld); r7 = Avx.LoadVector256(src + 7 * ld);
+        }
+        else
+        {
+            var z = Vector256<float>.Zero;
+            r0 = valid > 0 ? Avx.LoadVector256(src) : z; r1 = valid > 1 ? Avx.LoadVector256(src + ld) : z;
+            r2 = valid > 2 ? Avx.LoadVector256(src + 2 * ld) : z; r3 = valid > 3 ? Avx.LoadVector256(src + 3 * ld) : z;
+            r4 = valid > 4 ? Avx.LoadVector256(src + 4 * ld) : z; r5 = valid > 5 ? Avx.LoadVector256(src + 5 * ld) : z;
+            r6 = valid > 6 ? Avx.LoadVector256(src + 6 * ld) : z; r7 = z;
+        }
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

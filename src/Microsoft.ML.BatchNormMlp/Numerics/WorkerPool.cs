@@ -3,26 +3,31 @@ using System.Diagnostics;
 namespace Microsoft.ML.BatchNormMlp.Numerics;
 
 /// <summary>
-/// A persistent pool that runs one job as <c>parts</c> statically numbered pieces: the caller runs part 0 and worker
-/// w runs part w + 1. No delegates, tasks or closures: the job is a function pointer plus a pointer to the caller's
-/// state (which stays alive because <see cref="Run"/> returns only when every part is done), so a call allocates
-/// nothing. Workers spin briefly between jobs (back-to-back GEMMs in a training step arrive microseconds apart),
-/// then sleep on an event. Which part runs where never changes the arithmetic, so results do not depend on timing.
+/// A persistent pool that runs a job made of numbered units: the caller and up to <c>participants - 1</c> workers
+/// claim units from a shared counter until none are left. No delegates, tasks or closures: the job is a function
+/// pointer plus a pointer to the caller's state (alive because <see cref="Run"/> returns only after every worker that
+/// joined has left), so a call allocates nothing. Units must not depend on which thread runs them; then results do
+/// not depend on timing or on the number of threads, and a worker that the OS has descheduled (two cores shared
+/// with other processes) only means the caller claims more units itself.
+/// Idle workers spin briefly between jobs (the GEMMs of a training step arrive microseconds apart), then sleep.
 /// </summary>
 internal sealed unsafe class WorkerPool
 {
     private static readonly object s_createLock = new();
     private static WorkerPool? s_shared;
 
-    // How long an idle worker spins before sleeping: a little longer than the gap between two GEMMs of a step.
+    // How long an idle worker spins before sleeping: longer than the gaps between the GEMMs of one training step.
     private static readonly long s_spinTicks = Stopwatch.Frequency / 5000; // 200 us
 
     private readonly Worker[] _workers;
-    private delegate*<void*, int, int, void> _body;
+    private delegate*<void*, int, void> _body;
     private void* _state;
-    private int _parts;
+    private int _units;
+    private int _next;
+    private int _workerLimit;
     private int _generation;
-    private int _pending;
+    private int _closed = 1;
+    private int _active;
     private int _busy;
 
     private WorkerPool(int workers)
@@ -32,50 +37,63 @@ internal sealed unsafe class WorkerPool
         {
             var worker = new Worker(this, w);
             _workers[w] = worker;
-            var thread = new Thread(worker.Loop) { IsBackground = true, Name = $"BatchNormMlp GEMM worker {w + 1}" };
-            thread.Start();
+            new Thread(worker.Loop) { IsBackground = true, Name = $"BatchNormMlp worker {w + 1}" }.Start();
         }
     }
 
-    /// <summary>Most parts a job can usefully run in parallel here: one per processor.</summary>
-    public static int MaxParts => Environment.ProcessorCount;
+    /// <summary>Most threads a job can usefully use here: one per processor.</summary>
+    public static int MaxParticipants => Environment.ProcessorCount;
 
-    /// <summary>The process-wide pool with <see cref="MaxParts"/> - 1 workers, created on first use.</summary>
+    /// <summary>The process-wide pool with <see cref="MaxParticipants"/> - 1 workers, created on first use.</summary>
     public static WorkerPool Shared
     {
         get
         {
             if (s_shared is { } pool) return pool;
-            lock (s_createLock) return s_shared ??= new WorkerPool(Math.Max(0, MaxParts - 1));
+            lock (s_createLock) return s_shared ??= new WorkerPool(Math.Max(0, MaxParticipants - 1));
         }
     }
 
     /// <summary>
-    /// Runs <c>body(state, part, parts)</c> for part = 0..parts-1 and returns when all are done. When another caller
-    /// holds the pool, or parts exceeds the workers + 1, the parts run one after another on the calling thread
-    /// (same results, less parallelism).
+    /// Runs <c>body(state, unit)</c> for unit = 0..units-1 on the caller and up to participants - 1 workers, and
+    /// returns when all are done. When another caller holds the pool, the caller runs every unit itself.
     /// </summary>
-    public void Run(int parts, delegate*<void*, int, int, void> body, void* state)
+    public void Run(int units, int participants, delegate*<void*, int, void> body, void* state)
     {
-        if (parts <= 1 || parts > _workers.Length + 1 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (units <= 1 || participants <= 1 || _workers.Length == 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            for (int part = 0; part < parts; part++) body(state, part, parts);
+            for (int unit = 0; unit < units; unit++) body(state, unit);
             return;
         }
         try
         {
-            _body = body; _state = state; _parts = parts;
-            Volatile.Write(ref _pending, parts - 1);
-            Interlocked.Increment(ref _generation); // publishes the job (full fence) before any worker is woken
-            for (int w = 0; w < parts - 1; w++) _workers[w].WakeIfSleeping();
-            body(state, 0, parts);
+            // Job fields first, then open the gate, then publish the generation (Interlocked: full fences), so any
+            // worker that passes the gate reads this job's fields.
+            _body = body; _state = state; _units = units; _next = 0;
+            _workerLimit = Math.Min(participants - 1, _workers.Length);
+            Interlocked.Exchange(ref _closed, 0);
+            Interlocked.Increment(ref _generation);
+            for (int w = 0; w < _workerLimit; w++) _workers[w].WakeIfSleeping();
+
+            ClaimUnits();
+
+            // Close the gate, then wait for the workers that got in. A worker that arrives later sees the gate closed
+            // and never touches the job: it increments _active before it reads _closed, we write _closed before we
+            // read _active, so one of the two sees the other.
+            Interlocked.Exchange(ref _closed, 1);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _active) != 0) spin.SpinOnce(sleep1Threshold: -1);
         }
         finally
         {
             Volatile.Write(ref _busy, 0);
         }
+    }
+
+    private void ClaimUnits()
+    {
+        int unit;
+        while ((unit = Interlocked.Increment(ref _next) - 1) < _units) _body(_state, unit);
     }
 
     private sealed class Worker(WorkerPool pool, int index)
@@ -94,12 +112,9 @@ internal sealed unsafe class WorkerPool
             while (true)
             {
                 seen = WaitForJob(seen);
-                int part = index + 1;
-                if (part < pool._parts)
-                {
-                    pool._body(pool._state, part, pool._parts);
-                    Interlocked.Decrement(ref pool._pending);
-                }
+                Interlocked.Increment(ref pool._active);
+                if (Volatile.Read(ref pool._closed) == 0 && index < pool._workerLimit) pool.ClaimUnits();
+                Interlocked.Decrement(ref pool._active);
             }
         }
 
@@ -120,8 +135,7 @@ internal sealed unsafe class WorkerPool
                 // use full fences, so either we see the new job here or Run sees us asleep and sets the event.
                 _wake.Reset();
                 Interlocked.Exchange(ref _sleeping, 1);
-                int again = Volatile.Read(ref pool._generation);
-                if (again == seen) _wake.Wait();
+                if (Volatile.Read(ref pool._generation) == seen) _wake.Wait();
                 Interlocked.Exchange(ref _sleeping, 0);
                 start = Stopwatch.GetTimestamp();
             }
