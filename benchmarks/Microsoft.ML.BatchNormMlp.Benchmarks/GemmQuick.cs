@@ -14,8 +14,10 @@ internal static class GemmQuick
     {
         var rng = new Random(1);
         int maxThreads = Math.Min(2, Environment.ProcessorCount);
-        if (csv) Console.WriteLine("orientation,model,m,n,k,threads,us,gflops,alloc_bytes_per_call");
-        else Console.WriteLine($"{"op",-3} {"layer",-24} {"m",5} {"n",5} {"k",5} {"thr",3} {"us/call",9} {"GFLOP/s",8} {"B/call",7}");
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+        Console.Error.WriteLine($"SIMD {SimdLevels.Best}; load average before: {load}");
+        if (csv) Console.WriteLine("orientation,model,m,n,k,threads,us,gflops,alloc_bytes_per_call,cpu_us");
+        else Console.WriteLine($"{"op",-3} {"layer",-24} {"m",5} {"n",5} {"k",5} {"thr",3} {"us/call",9} {"GFLOP/s",8} {"B/call",7} {"cpu us",8} {"cpu GF/s",8}");
         // Tiered compilation re-jits hot methods about 100 ms after their 30th call: warm every path up first.
         for (int pass = 0; pass < 2; pass++)
         {
@@ -39,10 +41,11 @@ internal static class GemmQuick
                         "NN" => () => Gemm.MultiplyNN(a, b, c, m, n, k, false, threads),
                         _ => () => Gemm.MultiplyTN(a, b, c, m, n, k, true, threads),
                     };
-                    var (us, alloc) = Time(call, secondsPerShape);
+                    var (us, alloc, cpuUs) = Time(call, secondsPerShape);
                     double gflops = 2.0 * m * n * k / us / 1e3;
-                    if (csv) Console.WriteLine($"{o},{layer.Model},{m},{n},{k},{t},{us:F3},{gflops:F1},{alloc}");
-                    else Console.WriteLine($"{o,-3} {layer,-24} {m,5} {n,5} {k,5} {t,3} {us,9:F2} {gflops,8:F1} {alloc,7}");
+                    if (t > 1) cpuUs = double.NaN; // the caller's CPU time says nothing about the worker's share
+                    if (csv) Console.WriteLine($"{o},{layer.Model},{m},{n},{k},{t},{us:F3},{gflops:F1},{alloc},{cpuUs:F3}");
+                    else Console.WriteLine($"{o,-3} {layer,-24} {m,5} {n,5} {k,5} {t,3} {us,9:F2} {gflops,8:F1} {alloc,7} {cpuUs,8:F2} {2.0 * m * n * k / cpuUs / 1e3,8:F1}");
                 }
             }
     }
@@ -66,26 +69,29 @@ internal static class GemmQuick
         return x;
     }
 
-    // Median us/call over 5 batches, and bytes allocated by all threads per call over the timed batches.
-    private static (double Us, long AllocPerCall) Time(Action call, double seconds)
+    // Median wall us/call over 5 batches, bytes allocated by all threads per call over the timed batches, and the
+    // median of the calling thread's CPU us/call (robust to other processes on a shared machine).
+    private static (double Us, long AllocPerCall, double CpuUs) Time(Action call, double seconds)
     {
         for (int i = 0; i < 20; i++) call();
         var sw = Stopwatch.StartNew();
         long probe = 0;
         while (sw.Elapsed.TotalSeconds < seconds / 10) { call(); probe++; }
         long perBatch = Math.Max(1, (long)(probe * 10 / 5 * 0.8));
-        var us = new double[5];
+        var us = new double[5]; var cpu = new double[5];
         long calls = 0;
         long before = GC.GetTotalAllocatedBytes(precise: true);
         for (int batch = 0; batch < 5; batch++)
         {
+            double c0 = ThreadCpuClock.NowMicroseconds();
             long t0 = Stopwatch.GetTimestamp();
             for (long i = 0; i < perBatch; i++) call();
             us[batch] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / perBatch;
+            cpu[batch] = (ThreadCpuClock.NowMicroseconds() - c0) / perBatch;
             calls += perBatch;
         }
         long alloc = (GC.GetTotalAllocatedBytes(precise: true) - before) / calls;
-        Array.Sort(us);
-        return (us[2], alloc);
+        Array.Sort(us); Array.Sort(cpu);
+        return (us[2], alloc, cpu[2]);
     }
 }
