@@ -57,6 +57,12 @@ internal static unsafe class Gemm
         if (!bias.IsEmpty) Check(bias.Length, n, nameof(bias));
         if (m == 0 || n == 0) return;
 
+        if (orientation == Orientation.NT && level == SimdLevel.Vector512 && m <= TransposedNTMaxRows)
+        {
+            MultiplyTransposedNT(a, b, c, m, n, k, accumulate, threads, bias, level);
+            return;
+        }
+
         int lanes = GemmKernels.Lanes(level);
         int panelWidth = lanes * GemmKernels.MaxVectors;
         int rowBlocks = (m + GemmKernels.Mr - 1) / GemmKernels.Mr;
@@ -84,6 +90,74 @@ internal static unsafe class Gemm
             int units = job.RowChunks > 1 ? job.RowChunks : panels;
             if (participants <= 1) for (int unit = 0; unit < units; unit++) Execute(&job, unit);
             else WorkerPool.Shared.Run(units, participants, &Execute, &job);
+        }
+    }
+
+    // Up to this many rows of A, NT packs Aᵀ (m·k floats) and reads W in place instead of packing Wᵀ (n·k floats).
+    internal const int TransposedNTMaxRows = 256;
+
+    // C = A·Wᵀ computed as Cᵀ = W·Aᵀ: 8 rows of W (8 output columns) against 48-row panels of packed Aᵀ, transposed
+    // on store. For a training batch this packs 32·k floats instead of transposing the whole weight matrix.
+    private static void MultiplyTransposedNT(ReadOnlySpan<float> a, ReadOnlySpan<float> w, Span<float> c, int m, int n, int k,
+        bool accumulate, int threads, ReadOnlySpan<float> bias, SimdLevel level)
+    {
+        const int PanelRows = 48;
+        int panels = (m + PanelRows - 1) / PanelRows, columnBlocks = (n + 7) / 8;
+        fixed (float* pa = a, pw = w, pc = c, pbias = bias)
+        {
+            t_packedA ??= new ScratchBuffer();
+            float* packed = t_packedA.Get((long)panels * k * PanelRows);
+            for (int q = 0; q < panels; q++)
+            {
+                int i0 = q * PanelRows, rows = Math.Min(PanelRows, m - i0), width = (rows + 15) / 16 * 16;
+                GemmPacking.TransposeRows(pa + (long)i0 * k, k, rows, width, k, packed + (long)q * k * PanelRows, level);
+            }
+            var job = new TransposedJob
+            {
+                W = pw, C = pc, Bias = bias.IsEmpty ? null : pbias, PackedAT = packed,
+                M = m, N = n, K = k, Panels = panels, ColumnBlocks = columnBlocks, Accumulate = accumulate,
+            };
+            int participants = 2L * m * n * k < MinParallelFlops ? 1 : Math.Min(threads, WorkerPool.MaxParticipants);
+            job.Units = participants > 1 ? Math.Min(columnBlocks, 8 * participants) : 1;
+            if (job.Units <= 1) ExecuteTransposed(&job, 0);
+            else WorkerPool.Shared.Run(job.Units, participants, &ExecuteTransposed, &job);
+        }
+    }
+
+    private struct TransposedJob
+    {
+        public float* W, C, Bias, PackedAT;
+        public int M, N, K, Panels, ColumnBlocks, Units;
+        public bool Accumulate;
+    }
+
+    // One unit: a contiguous range of 8-column blocks of C, over all row panels.
+    private static void ExecuteTransposed(void* state, int unit)
+    {
+        const int PanelRows = 48;
+        TransposedJob* job = (TransposedJob*)state;
+        int k = job->K, n = job->N;
+        float* scratch = stackalloc float[8 * PanelRows];
+        int b0 = (int)((long)job->ColumnBlocks * unit / job->Units), b1 = (int)((long)job->ColumnBlocks * (unit + 1) / job->Units);
+        for (int jb = b0; jb < b1; jb++)
+        {
+            int j0 = jb * 8, cols = Math.Min(8, n - j0);
+            float* rows = job->W + (long)j0 * k;
+            if (cols < 8)
+            {
+                // The last rows of W, zero-padded to 8: the kernel reads all 8 rows.
+                float* padded = PanelBuffer(8L * k);
+                new ReadOnlySpan<float>(rows, cols * k).CopyTo(new Span<float>(padded, cols * k));
+                new Span<float>(padded + (long)cols * k, (8 - cols) * k).Clear();
+                rows = padded;
+            }
+            float* bias = job->Bias == null ? null : job->Bias + j0;
+            for (int q = 0; q < job->Panels; q++)
+            {
+                int i0 = q * PanelRows, m = Math.Min(PanelRows, job->M - i0), vectors = (m + 15) / 16;
+                GemmKernels.TileTransposed512(vectors, rows, k, job->PackedAT + (long)q * k * PanelRows, vectors * 16, k,
+                    job->C + (long)i0 * n + j0, n, bias, job->Accumulate, m, cols, scratch);
+            }
         }
     }
 
