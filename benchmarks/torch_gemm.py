@@ -2,7 +2,9 @@
 `dotnet run -c Release --project benchmarks/Microsoft.ML.BatchNormMlp.Benchmarks -- gemm --csv`:
 NT = a[m,k] @ b[n,k].T (Linear forward), NN = a[m,k] @ b[k,n] (input gradient),
 TN = c += a[k,m].T @ b[k,n] (weight gradient, accumulating like our benchmark). Outputs are preallocated (out=)
-so neither side pays for allocation. Usage: python3 torch_gemm.py [seconds_per_shape] [threads]"""
+so neither side pays for allocation. Usage: python3 torch_gemm.py [seconds_per_shape] [threads]
+Note: torch.set_num_threads(1) does not stop Debian's OpenBLAS build from using its own second thread for mm;
+run with OPENBLAS_NUM_THREADS=1 for a true single-thread figure (compare-torch.sh does)."""
 import sys, time, statistics
 import torch
 
@@ -20,17 +22,19 @@ def dims(o, batch, fin, fout):
     return {"NT": (batch, fout, fin), "NN": (batch, fin, fout), "TN": (fout, fin, batch)}[o]
 
 def timed(fn):
+    """Median wall us/call and median process-CPU us/call over 5 batches. Process CPU time counts every thread
+    (OpenBLAS may run its own) and not the time other processes held the cores."""
     for _ in range(20): fn()
     t0 = time.perf_counter(); probe = 0
     while time.perf_counter() - t0 < seconds / 10: fn(); probe += 1
-    per = max(1, int(probe * 10 / 5 * 0.8)); us = []
+    per = max(1, int(probe * 10 / 5 * 0.8)); us = []; cpu = []
     for _ in range(5):
-        t0 = time.perf_counter()
+        c0 = time.process_time(); t0 = time.perf_counter()
         for _ in range(per): fn()
-        us.append((time.perf_counter() - t0) * 1e6 / per)
-    return statistics.median(us)
+        us.append((time.perf_counter() - t0) * 1e6 / per); cpu.append((time.process_time() - c0) * 1e6 / per)
+    return statistics.median(us), statistics.median(cpu)
 
-print("orientation,model,m,n,k,threads,us,gflops")
+print("orientation,model,m,n,k,threads,us,gflops,cpu_us")
 with torch.no_grad():
     for model, batch, fin, fout in LAYERS:
         for o in ("NT", "NN", "TN"):
@@ -46,5 +50,5 @@ with torch.no_grad():
             else:
                 a = torch.rand(k, m, generator=g); b = torch.rand(k, n, generator=g); at = a.t()
                 fn = lambda: c.addmm_(at, b)
-            us = timed(fn)
-            print(f"{o},{model},{m},{n},{k},{threads},{us:.3f},{2.0 * m * n * k / us / 1e3:.1f}", flush=True)
+            us, cpu = timed(fn)
+            print(f"{o},{model},{m},{n},{k},{threads},{us:.3f},{2.0 * m * n * k / us / 1e3:.1f},{cpu:.3f}", flush=True)
