@@ -13,6 +13,11 @@ internal static class Program
             Console.WriteLine($"peak {g:F1} GFLOP/s (Vector512 FMA, 1 thread) = 64 FLOP/cycle at {g / 64:F2} GHz or 32 FLOP/cycle at {g / 32:F2} GHz");
             return;
         }
+        if (args.Length > 0 && args[0] == "kernels")
+        {
+            KernelQuick.Run(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0.2);
+            return;
+        }
         if (args.Length > 0 && args[0] == "gemm")
         {
             double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0.3;
