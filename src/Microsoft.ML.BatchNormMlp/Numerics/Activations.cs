@@ -17,18 +17,21 @@ internal enum FusedActivation
 }
 
 /// <summary>
-/// FusedActivation forward and backward on whole [B, H] buffers (one call per buffer, not per row: per-call overhead
+/// Activation forward and backward on whole [B, H] buffers (one call per buffer, not per row: per-call overhead
 /// dominates on rows of 10..200 floats). Backward needs only the forward's output y, which layers keep anyway.
 /// </summary>
 internal static class Activations
 {
-    /// <summary>y = act(x) element-wise; x and y may be the same buffer.</summary>
+    /// <summary>y = act(x) element-wise; x and y may be the same buffer. tanh is <see cref="Numerics.Tanh"/>.</summary>
     public static void Forward(FusedActivation activation, ReadOnlySpan<float> x, Span<float> y)
+        => Forward(activation, x, y, SimdLevels.Best);
+
+    internal static void Forward(FusedActivation activation, ReadOnlySpan<float> x, Span<float> y, SimdLevel level)
     {
         Check(y.Length, x.Length, nameof(y));
         switch (activation)
         {
-            case FusedActivation.Tanh: TensorPrimitives.Tanh(x, y[..x.Length]); break;
+            case FusedActivation.Tanh: Tanh.Apply(x, y, level); break;
             case FusedActivation.Relu: TensorPrimitives.Max(x, 0f, y[..x.Length]); break;
             default: x.CopyTo(y); break; // CopyTo handles overlap (x == y)
         }

@@ -121,7 +121,7 @@ internal static unsafe class BatchNormKernels
                 }
             }
         }
-        if (activation != FusedActivation.None) Activations.Forward(activation, y[..(int)size], y);
+        if (activation != FusedActivation.None) Activations.Forward(activation, y[..(int)size], y, level);
     }
 
     internal static void BackwardTraining(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx,
@@ -234,7 +234,7 @@ internal static unsafe class BatchNormKernels
                 }
             }
         }
-        if (activation != FusedActivation.None) Activations.Forward(activation, y[..(int)size], y);
+        if (activation != FusedActivation.None) Activations.Forward(activation, y[..(int)size], y, level);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
