@@ -81,14 +81,13 @@ public class BatchNormKernelsTests
     public void VectorAndScalarPaths_AreBitIdentical([Values("None", "Tanh", "Relu")] string name)
     {
         var activation = Enum.Parse<FusedActivation>(name);
-        if (!Levels().Contains(SimdLevel.Vector512)) Assert.Inconclusive("no AVX-512 here");
         var rng = new Rng(13);
         const int b = 32, h = 203;
         float[] x = Shifted(rng, b * h), gamma = GemmTests.Random(rng, h), beta = GemmTests.Random(rng, h), dy = GemmTests.Random(rng, b * h);
         float[][] outputs = new float[2][];
         for (int path = 0; path < 2; path++)
         {
-            var level = path == 0 ? SimdLevel.Scalar : SimdLevel.Vector512;
+            var level = path == 0 ? SimdLevel.Scalar : Levels()[^1]; // Vector512 where AVX-512 exists
             float[] rm = new float[h], rv = Enumerable.Repeat(1f, h).ToArray(), y = new float[b * h], mean = new float[h], inv = new float[h];
             float[] dx = new float[b * h], dg = new float[h], db = new float[h], yEval = new float[b * h];
             BatchNormKernels.ForwardTraining(x, y, b, h, gamma, beta, mean, inv, rm, rv, Momentum, Eps, activation, level);
