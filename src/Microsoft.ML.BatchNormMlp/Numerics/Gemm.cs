@@ -4,9 +4,10 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// Dense row-major float32 matrix products in the three orientations that a Linear layer needs:
 /// forward <c>Y = X·Wᵀ</c> (<see cref="MultiplyNT"/>), input gradient <c>dX = dY·W</c> (<see cref="MultiplyNN"/>)
 /// and weight gradient <c>dW = dYᵀ·X</c> (<see cref="MultiplyTN"/>).
-/// All operands are contiguous (leading dimension = column count); spans may be longer than needed. With
-/// <c>accumulate</c> the product is added to C (what a residual branch or a shared gradient needs); otherwise C is
-/// overwritten.
+/// All operands are contiguous (leading dimension = column count); spans may be longer than needed; C must not
+/// overlap A or B. With <c>accumulate</c> the product is added to C (what a residual branch or a shared gradient
+/// needs); otherwise C is overwritten. <c>threads</c> caps how many threads (the caller plus pool workers) may work
+/// on one call; products under a million FLOPs always run on the caller alone.
 /// Results are deterministic and do not even depend on the thread count: every output element is reduced by the
 /// same chain of fused multiply-adds over p = 0..k-1, on every thread count and SIMD path. After warm-up a call
 /// allocates nothing.
@@ -14,8 +15,10 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// <remarks>
 /// How: A is packed once per call into 8-row slivers, B into zero-padded panels of up to 48 columns (transposed for
 /// NT; for NN and TN only a ragged last panel is copied, full panels are read in place), and a register-blocked
-/// 8 x 48 microkernel (<see cref="GemmKernels"/>) runs over the tiles, storing ragged edges with masks. Threads
-/// share out column panels (or, when there are few panels, chunks of 8-row blocks) through <see cref="WorkerPool"/>.
+/// 8 x 48 microkernel (<see cref="GemmKernels"/>) runs over the tiles, storing ragged edges with masks. NT with at
+/// most <see cref="TransposedNTMaxRows"/> rows (every training batch) instead computes Cᵀ = W·Aᵀ: it packs the small
+/// Aᵀ, reads the weight rows in place and transposes 8 x 8 blocks on store, so no call transposes a weight matrix.
+/// Threads share out column panels (or chunks of 8-row blocks) through <see cref="WorkerPool"/>.
 /// </remarks>
 internal static unsafe class Gemm
 {
