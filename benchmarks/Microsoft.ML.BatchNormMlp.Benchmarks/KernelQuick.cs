@@ -11,7 +11,7 @@ internal static class KernelQuick
 {
     public static void Run(double secondsPerKernel)
     {
-        Console.WriteLine($"{"kernel",-34} {"B",5} {"H",5} {"us/call",9} {"ns/elem",8} {"B/call",7}");
+        Console.WriteLine($"{"kernel",-34} {"B",5} {"H",5} {"us/call",9} {"cpu us",8} {"cpu ns/elem",11} {"B/call",7}");
         foreach (var (b, h) in new[] { (32, 200), (32, 256), (32, 1024), (200, 100), (32, 27) })
         {
             var rng = new Rng(1);
@@ -37,11 +37,12 @@ internal static class KernelQuick
         Thread.Sleep(150); // let tiered compilation finish re-jitting the hot loops
         for (int i = 0; i < 200; i++) call();
         long calls = 0, before = GC.GetAllocatedBytesForCurrentThread();
+        double cpu0 = ThreadCpuClock.NowMicroseconds();
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed.TotalSeconds < seconds) { for (int i = 0; i < 50; i++) call(); calls += 50; }
-        double us = sw.Elapsed.TotalMicroseconds / calls;
+        double us = sw.Elapsed.TotalMicroseconds / calls, cpu = (ThreadCpuClock.NowMicroseconds() - cpu0) / calls;
         long alloc = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
-        Console.WriteLine($"{name,-34} {b,5} {h,5} {us,9:F2} {us * 1000 / (b * h),8:F2} {alloc,7}");
+        Console.WriteLine($"{name,-34} {b,5} {h,5} {us,9:F2} {cpu,8:F2} {cpu * 1000 / (b * h),11:F2} {alloc,7}");
     }
 
     private static float[] Fill(Rng rng, int count)
