@@ -4,13 +4,13 @@ using Microsoft.ML.BatchNormMlp.Numerics;
 namespace Microsoft.ML.BatchNormMlp.Benchmarks;
 
 /// <summary>
-/// `-- gemm [seconds-per-shape]`: a quick table (no BenchmarkDotNet) of us/call, GFLOP/s and allocated bytes per
+/// `-- gemm [seconds-per-shape] [--csv] [--only MODEL]`: a quick table (no BenchmarkDotNet) of us/call, GFLOP/s and allocated bytes per
 /// call for every model shape and orientation, with 1 and 2 threads. Each shape runs for a fixed time after a
 /// warm-up; the figure is the median of 5 timed batches.
 /// </summary>
 internal static class GemmQuick
 {
-    public static void Run(double secondsPerShape, bool csv)
+    public static void Run(double secondsPerShape, bool csv, string? onlyModel = null)
     {
         var rng = new Random(1);
         int maxThreads = Math.Min(2, Environment.ProcessorCount);
@@ -30,6 +30,7 @@ internal static class GemmQuick
         foreach (var layer in GemmShapes.Layers)
             foreach (var o in new[] { "NT", "NN", "TN" })
             {
+                if (onlyModel != null && layer.Model != onlyModel) continue;
                 var (m, n, k) = GemmShapes.Dims(o, layer);
                 float[] a = Fill(rng, m * k), b = Fill(rng, n * k), c = new float[m * n];
                 for (int t = 1; t <= maxThreads; t++)

@@ -21,7 +21,8 @@ internal static class Program
         if (args.Length > 0 && args[0] == "gemm")
         {
             double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0.3;
-            GemmQuick.Run(seconds, csv: args.Contains("--csv"));
+            int only = Array.IndexOf(args, "--only");
+            GemmQuick.Run(seconds, csv: args.Contains("--csv"), onlyModel: only >= 0 && only + 1 < args.Length ? args[only + 1] : null);
             return;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
