@@ -27,6 +27,7 @@ internal static class KernelQuick
             Report("BatchNorm forward (eval) + tanh", b, h, secondsPerKernel, () =>
                 BatchNormKernels.ForwardInference(x, y, b, h, gamma, beta, rm, rv, activation: FusedActivation.Tanh));
             Report("tanh forward", b, h, secondsPerKernel, () => Activations.Forward(FusedActivation.Tanh, x, y));
+            Report("tanh forward (TensorPrimitives)", b, h, secondsPerKernel, () => System.Numerics.Tensors.TensorPrimitives.Tanh(x, y));
             Report("tanh backward", b, h, secondsPerKernel, () => Activations.Backward(FusedActivation.Tanh, y, dy, dx));
         }
     }

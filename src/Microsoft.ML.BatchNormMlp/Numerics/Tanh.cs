@@ -10,7 +10,7 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// 1e-9), so small arguments keep full relative accuracy (no 1 − e cancellation). |x| is clamped at 9, where tanh
 /// rounds to 1. NaN propagates. The scalar and Vector512 forms perform the same operations in the same order,
 /// so they agree bit for bit. Observed error against double-precision tanh: under 3 ulp (the tests allow 4).
-/// About 5x faster than TensorPrimitives.Tanh on the [32, 200] batches of the presets.
+/// Measured about 2.4x faster than TensorPrimitives.Tanh (0.21 vs 0.51 ns per element, [32, 200], one thread).
 /// </summary>
 internal static class Tanh
 {
