@@ -45,8 +45,8 @@ internal static class GemmQuick
                     var (us, alloc, cpuUs) = Time(call, secondsPerShape);
                     double gflops = 2.0 * m * n * k / us / 1e3;
                     if (t > 1) cpuUs = double.NaN; // the caller's CPU time says nothing about the worker's share
-                    if (csv) Console.WriteLine($"{o},{layer.Model},{m},{n},{k},{t},{us:F3},{gflops:F1},{alloc},{cpuUs:F3}");
-                    else Console.WriteLine($"{o,-3} {layer,-24} {m,5} {n,5} {k,5} {t,3} {us,9:F2} {gflops,8:F1} {alloc,7} {cpuUs,8:F2} {2.0 * m * n * k / cpuUs / 1e3,8:F1}");
+                    if (csv) Console.WriteLine($"{o},{layer.Model},{m},{n},{k},{t},{us:F3},{gflops:F1},{alloc:G4},{cpuUs:F3}");
+                    else Console.WriteLine($"{o,-3} {layer,-24} {m,5} {n,5} {k,5} {t,3} {us,9:F2} {gflops,8:F1} {alloc,7:G4} {cpuUs,8:F2} {2.0 * m * n * k / cpuUs / 1e3,8:F1}");
                 }
             }
     }
@@ -72,7 +72,7 @@ internal static class GemmQuick
 
     // Median wall us/call over 5 batches, bytes allocated by all threads per call over the timed batches, and the
     // median of the calling thread's CPU us/call (robust to other processes on a shared machine).
-    private static (double Us, long AllocPerCall, double CpuUs) Time(Action call, double seconds)
+    private static (double Us, double AllocPerCall, double CpuUs) Time(Action call, double seconds)
     {
         for (int i = 0; i < 20; i++) call();
         var sw = Stopwatch.StartNew();
@@ -91,7 +91,7 @@ internal static class GemmQuick
             cpu[batch] = (ThreadCpuClock.NowMicroseconds() - c0) / perBatch;
             calls += perBatch;
         }
-        long alloc = (GC.GetTotalAllocatedBytes(precise: true) - before) / calls;
+        double alloc = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)calls; // a one-off would show as a fraction
         Array.Sort(us); Array.Sort(cpu);
         return (us[2], alloc, cpu[2]);
     }
