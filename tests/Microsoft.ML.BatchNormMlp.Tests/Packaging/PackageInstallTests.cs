@@ -52,7 +52,7 @@ public class PackageInstallTests
         foreach (string project in new[] { $"src/{LibraryId}/{LibraryId}.csproj", $"src/{ToolId}/{ToolId}.csproj" })
         {
             string path = Path.Combine(TestData.RepositoryRoot, project);
-            Run(Dotnet, ["pack", path, "-c", configuration, "--no-build", "-o", _feed], _temp.Path,
+            Run(Dotnet, ["pack", path, "-c", configuration, "--no-build", "-o", _feed], TestData.RepositoryRoot,
                 $"packing {project} ({configuration}; --no-build packs the build the tests run against)");
         }
     }
