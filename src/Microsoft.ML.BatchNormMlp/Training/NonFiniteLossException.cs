@@ -14,22 +14,29 @@ internal sealed class NonFiniteLossException : Exception
     /// <param name="learningRate">The rate of that step, for the remedy; NaN when unknown.</param>
     /// <param name="hasBatchNorm">Whether the network already normalizes its hidden layers (else enabling it is suggested).</param>
     public NonFiniteLossException(int step, double loss, string? layer, float learningRate = float.NaN, bool hasBatchNorm = true)
-        : this(step, loss, layer, learningRate, $"Training diverged at step {step}: the loss is {Text(loss)}. " + (layer is null
+        : this(step, loss, layer, learningRate, hasBatchNorm, $"Training diverged at step {step}: the loss is {Text(loss)}. " + (layer is null
             ? "Every layer's output was finite; the loss itself overflowed."
-            : $"The first layer whose output went non-finite is '{layer}'.") + Remedy(learningRate, hasBatchNorm))
+            : $"The first layer whose output went non-finite is '{layer}'."))
     {
     }
 
-    private NonFiniteLossException(int step, double loss, string? layer, float learningRate, string message) : base(message)
+    private NonFiniteLossException(int step, double loss, string? layer, float learningRate, bool hasBatchNorm, string diagnosis)
+        : base(diagnosis + Remedy(learningRate, hasBatchNorm))
     {
-        Step = step; Loss = loss; Layer = layer; LearningRate = learningRate;
+        Step = step; Loss = loss; Layer = layer; LearningRate = learningRate; HasBatchNorm = hasBatchNorm; Diagnosis = diagnosis;
         SuggestedLearningRate = float.IsFinite(learningRate) && learningRate > 0 ? learningRate / 10 : null;
     }
 
     /// <summary>Step <paramref name="step"/>'s loss was finite, but its update left <paramref name="tensor"/> non-finite.</summary>
     public static NonFiniteLossException AfterUpdate(int step, double loss, string tensor, float learningRate, bool hasBatchNorm) =>
-        new(step, loss, tensor, learningRate,
-            $"Training diverged at step {step}: its loss was {Text(loss)}, but its update left tensor '{tensor}' non-finite." + Remedy(learningRate, hasBatchNorm));
+        new(step, loss, tensor, learningRate, hasBatchNorm,
+            $"Training diverged at step {step}: its loss was {Text(loss)}, but its update left tensor '{tensor}' non-finite.");
+
+    /// <summary>The message without its remedy: what went non-finite, and where.</summary>
+    public string Diagnosis { get; }
+
+    /// <summary>Whether the network normalizes its hidden layers (if not, the remedy suggests it).</summary>
+    public bool HasBatchNorm { get; }
 
     /// <summary>The 0-based step at fault (also the number of steps completed before it).</summary>
     public int Step { get; }

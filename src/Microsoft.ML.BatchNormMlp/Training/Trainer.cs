@@ -57,6 +57,9 @@ internal sealed class Trainer
 
     public IReadOnlyList<string>? Vocabulary { get; }
 
+    /// <summary>The step of the last checkpoint this trainer wrote or resumed from; null if none.</summary>
+    public int? LastCheckpointStep { get; private set; }
+
     /// <summary>Everything needed to continue this run bit-identically: weights, buffers, optimizer moments, sampler state.</summary>
     public TrainingCheckpoint Checkpoint() => new(
         _completedSteps, _rng.State, _epochStart, _cursor,
@@ -98,6 +101,7 @@ internal sealed class Trainer
             throw new InvalidDataException($"Cannot resume from '{path}': {string.Join("; ", differences)}.");
         Restore(saved.State);
         _resumedData = data;
+        LastCheckpointStep = saved.State.CompletedSteps;
         return saved;
     }
 
@@ -199,6 +203,7 @@ internal sealed class Trainer
         if (FirstNonFiniteTensor() is { } broken)
             throw NonFiniteLossException.AfterUpdate(step, loss, broken, lr, _network.Config.HiddenBatchNorm);
         CheckpointFile.Save(path, new SavedCheckpoint(_network.Config, Vocabulary, CheckpointFile.FixedOptions(_options), data, Checkpoint()));
+        LastCheckpointStep = _completedSteps;
     }
 
     private string? FirstNonFiniteTensor()

@@ -107,9 +107,11 @@ internal static class TrainCommand
         }
         catch (NonFiniteLossException e)
         {
-            string kept = checkpointPath is not null && File.Exists(checkpointPath) ? $" The last good checkpoint is '{checkpointPath}'." : "";
-            string flag = e.SuggestedLearningRate is float s ? $" (bnmlp train --learning-rate {s.ToString("G3", CultureInfo.InvariantCulture)})" : "";
-            throw new UserErrorException(e.Message + flag + kept);
+            string remedy = e.SuggestedLearningRate is float s
+                ? $" Try --learning-rate {s.ToString("G3", CultureInfo.InvariantCulture)}{(e.HasBatchNorm ? "" : " or a preset with BatchNorm (bn1)")}."
+                : " Lower the learning rate.";
+            string kept = trainer.LastCheckpointStep is int at ? $" The last good checkpoint, at step {at}, is '{checkpointPath}'." : "";
+            throw new UserErrorException(e.Diagnosis + remedy + kept);
         }
 
         ModelFile.Save(r.Out, new ModelState(network.Config, vocabulary?.Symbols, false,
