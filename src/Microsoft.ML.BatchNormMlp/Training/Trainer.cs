@@ -134,6 +134,7 @@ internal sealed class Trainer
             data = new DataIdentity(train.Count, DataFingerprint.Compute(train));
             if (_resumedData is not null && data != _resumedData)
                 throw new InvalidDataException($"This run resumed a checkpoint written for a training set of {_resumedData.Rows} rows (SHA-256 {_resumedData.Sha256[..12]}...), but trains on {data.Rows} rows (SHA-256 {data.Sha256[..12]}...).");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.CheckpointPath))!);   // fail now, not at the first checkpoint
             CheckpointFile.DeleteStaleTemporaryFiles(o.CheckpointPath);
         }
 

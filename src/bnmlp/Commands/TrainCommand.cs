@@ -100,10 +100,23 @@ internal static class TrainCommand
         }
         output.Line($"preset: {preset.Name}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}");
 
+        // Fail now, not after the training, if the model cannot be written there.
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(r.Out))!);
+
+        // Ctrl+C stops between two steps; with a checkpoint path the trainer saves that step first.
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        Console.CancelKeyPress += onCancel;
         TrainingResult result;
         try
         {
-            result = trainer.Train(train, dev, new LineProgress(output));
+            result = trainer.Train(train, dev, new LineProgress(output), interrupt.Token);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        {
+            throw new UserErrorException($"Interrupted after step {trainer.CompletedSteps}/{options.Steps}; " + (trainer.LastCheckpointStep == trainer.CompletedSteps
+                ? $"continue with --resume {checkpointPath}."
+                : "nothing was saved (use --checkpoint-every to keep the progress)."));
         }
         catch (NonFiniteLossException e)
         {
@@ -112,6 +125,10 @@ internal static class TrainCommand
                 : " Lower the learning rate.";
             string kept = trainer.LastCheckpointStep is int at ? $" The last good checkpoint, at step {at}, is '{checkpointPath}'." : "";
             throw new UserErrorException(e.Diagnosis + remedy + kept);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
         }
 
         ModelFile.Save(r.Out, new ModelState(network.Config, vocabulary?.Symbols, false,

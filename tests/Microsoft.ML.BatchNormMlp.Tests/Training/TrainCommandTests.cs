@@ -145,10 +145,8 @@ public class TrainCommandTests
             ["train", "--data", data, "--preset", preset, "--steps", $"{steps}", "--out", Path.Combine(temp.Path, name), "--progress-every", $"{progressEvery}", .. more];
 
         var clock = Stopwatch.StartNew();
-        var (exit, _, error) = Run(Args("whole.safetensors"));
-        Assert.That(exit, Is.EqualTo(0), error);
-        byte[] whole = File.ReadAllBytes(Path.Combine(temp.Path, "whole.safetensors"));
-        TestContext.Out.WriteLine($"{preset}: uninterrupted run of {steps} steps in-process: {clock.Elapsed.TotalSeconds:F1} s");
+        byte[] whole = Uninterrupted(preset, steps, data);
+        TestContext.Out.WriteLine($"{preset}: uninterrupted reference of {steps} steps (in-process, computed once per preset): ready after {clock.Elapsed.TotalSeconds:F1} s");
 
         int points = int.TryParse(Environment.GetEnvironmentVariable("BNMLP_KILL_POINTS"), out int p) && p > 0 ? p : 1;
         ulong seed = ulong.TryParse(Environment.GetEnvironmentVariable("BNMLP_KILL_SEED"), out ulong s) ? s : (ulong)Environment.TickCount64;
@@ -175,6 +173,57 @@ public class TrainCommandTests
             Assert.That(Directory.GetFiles(temp.Path, "*.tmp"), Is.Empty, "no temporary checkpoint left behind");
             TestContext.Out.WriteLine($"{preset}: seed {seed}, kill point {i}: SIGKILL after step {reached} (target {target}) at {killedAfter:F1} s; " +
                 $"resumed from step {from} and finished in {clock.Elapsed.TotalSeconds:F1} s; model byte-identical");
+        }
+    }
+
+    [Test]
+    public void InterruptedWithCtrlC_SavesItsStep_AndResumesByteIdentical()
+    {
+        using var temp = new TempDirectory();
+        string checkpoint = Path.Combine(temp.Path, "run.ckpt"), model = Path.Combine(temp.Path, "model.safetensors");
+        string[] args = ["train", "--data", TestData.NamesPath, "--steps", "2000", "--out", model, "--progress-every", "10", "--checkpoint-every", "1000", "--checkpoint", checkpoint];
+        byte[] whole = Uninterrupted("bn1", 2000, TestData.NamesPath);
+
+        using var process = Process.Start(ChildStart(args))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("step 300/", StringComparison.Ordinal)) { }
+        Assert.That(line, Is.Not.Null, "the child reached step 300");
+        Assert.That(SendSignal(process.Id, 2), Is.Zero, "SIGINT sent");
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+
+        var interrupted = Regex.Match(stderr.Result, $@"^bnmlp: error: Interrupted after step (\d+)/2000; continue with --resume {Regex.Escape(checkpoint)}\.\r?\n$");
+        Assert.That(interrupted.Success, Is.True, stderr.Result);
+        Assert.That(process.ExitCode, Is.EqualTo(1));
+        int step = int.Parse(interrupted.Groups[1].Value);
+        Assert.That(step, Is.GreaterThanOrEqualTo(300).And.LessThan(2000));
+        Assert.That(CheckpointFile.Load(checkpoint).State.CompletedSteps, Is.EqualTo(step), "saved where it stopped, not at the last multiple of 1000");
+
+        var (exit, output, error) = RunChild([.. args, "--resume", checkpoint]);
+        Assert.That(exit, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain($"resumed: {checkpoint} at step {step}/2000"));
+        Assert.That(File.ReadAllBytes(model), Is.EqualTo(whole));
+        TestContext.Out.WriteLine($"bn1: SIGINT after step 300, saved and stopped at step {step}; resumed, model byte-identical");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    private static readonly Dictionary<string, byte[]> WholeRuns = [];
+
+    // The model file of an uninterrupted in-process run, computed once per preset and step count.
+    private static byte[] Uninterrupted(string preset, int steps, string data)
+    {
+        lock (WholeRuns)
+        {
+            string key = $"{preset}/{steps}";
+            if (WholeRuns.TryGetValue(key, out var bytes)) return bytes;
+            using var temp = new TempDirectory();
+            string path = Path.Combine(temp.Path, "whole.safetensors");
+            var (exit, _, error) = Run("train", "--data", data, "--preset", preset, "--steps", $"{steps}", "--out", path, "--progress-every", $"{steps}");
+            Assert.That(exit, Is.EqualTo(0), error);
+            return WholeRuns[key] = File.ReadAllBytes(path);
         }
     }
 
