@@ -120,7 +120,9 @@ internal static class TrainCommand
         }
         catch (NonFiniteLossException e)
         {
-            string remedy = e.SuggestedLearningRate is float s
+            // A tenth of the rate that blew up, or the preset's own rate if that is lower (1e30 / 10 helps nobody).
+            double? suggestion = e.SuggestedLearningRate is float tenth ? Math.Min(tenth, preset.Training.LearningRate.At(0, options.Steps)) : null;
+            string remedy = suggestion is double s
                 ? $" Try --learning-rate {s.ToString("G3", CultureInfo.InvariantCulture)}{(e.HasBatchNorm ? "" : " or a preset with BatchNorm (bn1)")}."
                 : " Lower the learning rate.";
             string kept = trainer.LastCheckpointStep is int at ? $" The last good checkpoint, at step {at}, is '{checkpointPath}'." : "";
