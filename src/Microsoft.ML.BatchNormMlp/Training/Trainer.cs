@@ -72,9 +72,11 @@ internal sealed class Trainer
         if (checkpoint.CompletedSteps < 0 || checkpoint.CompletedSteps > _options.Steps)
             throw new ArgumentException($"The checkpoint is at step {checkpoint.CompletedSteps}, outside this run's {_options.Steps} steps.", nameof(checkpoint));
         if (checkpoint.Cursor < 0) throw new ArgumentException($"The checkpoint's epoch cursor {checkpoint.Cursor} is negative.", nameof(checkpoint));
-        // Each load checks everything before changing anything: a bad network state leaves the trainer untouched.
+        // Each load checks everything before changing anything; a refused optimizer state puts the network back too.
+        var before = StateDictionary.Get(_network);
         StateDictionary.Load(_network, checkpoint.Network);
-        _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps);
+        try { _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps); }
+        catch { StateDictionary.Load(_network, before); throw; }
         _rng.State = checkpoint.Sampler;
         _epochStart = checkpoint.EpochStart;
         _order = [];

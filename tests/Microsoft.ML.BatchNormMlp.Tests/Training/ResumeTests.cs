@@ -211,6 +211,21 @@ public class ResumeTests
     }
 
     [Test]
+    public void Restore_OfAnotherOptimizersState_ChangesNothing()
+    {
+        var sgd = new Trainer(Network(), Options("Sgd", "WithReplacement"), Symbols);
+        sgd.Train(Data(100, 1));
+        var checkpoint = sgd.Checkpoint();
+        var net = Network(seed: 9);
+        var adam = new Trainer(net, Options("Adam", "WithReplacement"), Symbols);
+        var before = Bits(net, adam.Optimizer);
+        var ex = Assert.Throws<InvalidDataException>(() => adam.Restore(checkpoint));
+        Assert.That(ex!.Message, Does.StartWith("Cannot load the optimizer state: missing optimizer tensor 'exp_avg.embedding.weight'"));
+        Assert.That(Bits(net, adam.Optimizer), Is.EqualTo(before));
+        Assert.That(adam.CompletedSteps, Is.Zero);
+    }
+
+    [Test]
     public void StaleTemporaryFiles_OfAKilledWriter_AreRemoved()
     {
         using var temp = new TempDirectory();
