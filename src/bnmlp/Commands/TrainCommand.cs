@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.ML.BatchNormMlp;
@@ -21,41 +20,19 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        Option<string?> data = CommonOptions.Data();
-        data.Description = "The names file (character presets) or the MNIST-1D directory (mnist1d presets). Default: searched in data/, then ../shared/data/.";
-        var preset = new Option<string>("--preset")
-        {
-            Description = $"The experiment to train: {string.Join(", ", Presets.Names)}.",
-            DefaultValueFactory = _ => "bn1",
-            HelpName = "NAME",
-        };
-        preset.AcceptOnlyFromAmong([.. Presets.Names, "deep50res"]);
+        Option<string?> data = CommonOptions.Path("--data",
+            "The names file (character presets) or the MNIST-1D directory (mnist1d presets). Default: searched in data/, then ../shared/data/.");
+        Option<string> preset = CommonOptions.Choice("--preset", "bn1", [.. Presets.Names, "deep50res"], "The experiment to train");
         Option<int> steps = CommonOptions.Int("--steps", 0, 0, 100_000_000, "Optimizer steps; 0 keeps the preset's");
         Option<long> seed = CommonOptions.Seed(2147483647, "Seed of the initialization and of the minibatch sampler.");
         Option<int> threads = CommonOptions.Int("--threads", 1, 1, 256, "Threads for the matrix products (results are reproducible for a given count)");
-        var learningRate = new Option<double?>("--learning-rate")
-        {
-            Description = "The initial learning rate, replacing the preset's (its decay, if any, is kept).",
-            CustomParser = ParsePositive,
-            HelpName = "RATE",
-        };
-        var output = new Option<string>("--out")
-        {
-            Description = "Where to write the trained model (safetensors, bnmlp/1).",
-            DefaultValueFactory = _ => "model.safetensors",
-            HelpName = "PATH",
-        };
+        Option<double?> learningRate = CommonOptions.PositiveNumber("--learning-rate", 1e30, "The initial learning rate, replacing the preset's (its decay, if any, is kept)");
+        Option<string?> output = CommonOptions.Path("--out", "Where to write the trained model (safetensors, bnmlp/1). Default: model.safetensors.");
         Option<int> checkpointEvery = CommonOptions.Int("--checkpoint-every", 0, 0, int.MaxValue, "Write a checkpoint every N steps (and after the last); 0: none");
-        var checkpoint = new Option<string?>("--checkpoint")
-        {
-            Description = "The checkpoint file, replaced atomically each time. Default: the --resume file, else the model path with .checkpoint.safetensors.",
-            HelpName = "PATH",
-        };
-        var resume = new Option<string?>("--resume")
-        {
-            Description = "Continue the run saved in this checkpoint; architecture, vocabulary, seed, steps, optimizer, schedule and data must match.",
-            HelpName = "CHECKPOINT",
-        };
+        Option<string?> checkpoint = CommonOptions.Path("--checkpoint",
+            "The checkpoint file, replaced atomically each time. Default: the --resume file, else the model path with .checkpoint.safetensors.");
+        Option<string?> resume = CommonOptions.Path("--resume",
+            "Continue the run saved in this checkpoint; architecture, vocabulary, seed, steps, optimizer, schedule and data must match.");
         Option<int> progressEvery = CommonOptions.Int("--progress-every", 1000, 1, int.MaxValue, "Print a progress line every N steps");
 
         var command = new Command("train", "Train a preset; write the model file and, optionally, checkpoints to resume from.")
@@ -64,7 +41,7 @@ internal static class TrainCommand
         };
         CommandAction.Set(command, (parse, console, figures) => Run(new Request(
             parse.GetValue(data), parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(threads),
-            parse.GetValue(learningRate), parse.GetRequiredValue(output), parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
+            parse.GetValue(learningRate), parse.GetValue(output) ?? "model.safetensors", parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
             parse.GetValue(resume), parse.GetValue(progressEvery)), console, figures));
         return command;
     }
@@ -123,7 +100,7 @@ internal static class TrainCommand
             // A tenth of the rate that blew up, or the preset's own rate if that is lower (1e30 / 10 helps nobody).
             double? suggestion = e.SuggestedLearningRate is float tenth ? Math.Min(tenth, preset.Training.LearningRate.At(0, options.Steps)) : null;
             string remedy = suggestion is double s
-                ? $" Try --learning-rate {s.ToString("G3", CultureInfo.InvariantCulture)}{(e.HasBatchNorm ? "" : " or a preset with BatchNorm (bn1)")}."
+                ? $" Try --learning-rate {s.ToString("G3", CultureInfo.InvariantCulture)}{(e.HasBatchNorm ? "" : $" or a preset with BatchNorm ({(preset.Config.IsDense ? "mnist1d-res-bn" : "bn1")})")}."
                 : " Lower the learning rate.";
             string kept = trainer.LastCheckpointStep is int at ? $" The last good checkpoint, at step {at}, is '{checkpointPath}'." : "";
             throw new UserErrorException(e.Diagnosis + remedy + kept);
@@ -173,17 +150,6 @@ internal static class TrainCommand
         StepDecaySchedule d => d with { Initial = rate },
         _ => new ConstantSchedule(rate),
     };
-
-    private static double? ParsePositive(ArgumentResult result)
-    {
-        string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value > 1e30)
-        {
-            result.AddError($"--learning-rate must be a positive number up to 1e30; got \"{token}\".");
-            return null;
-        }
-        return value;
-    }
 
     // Synchronous, so that a line is on stdout before the next step starts (Progress<T> would post it to the thread pool).
     private sealed class LineProgress(CommandOutput output) : IProgress<TrainingProgress>
