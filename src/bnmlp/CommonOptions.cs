@@ -98,6 +98,45 @@ internal static class CommonOptions
         return Register(option, ["", "ab", "\t", "\ud800", "e\u0301"]);
     }
 
+    /// <summary>One of a fixed set of names (case-sensitive).</summary>
+    public static Option<string> Choice(string name, string defaultValue, IReadOnlyList<string> choices, string description)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = $"{description} ({string.Join(", ", choices)}).",
+            DefaultValueFactory = _ => defaultValue,
+            HelpName = "NAME",
+        };
+        option.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            if (!choices.Contains(value, StringComparer.Ordinal))
+                result.AddError($"{name} must be one of {string.Join(", ", choices)}; got \"{Printable(value)}\".");
+        });
+        return Register(option, ["", "nope", choices[0].ToUpperInvariant(), " " + choices[0], "--json"]);
+    }
+
+    /// <summary>An optional finite number in (0, max]; absent: null.</summary>
+    public static Option<double?> PositiveNumber(string name, double max, string description)
+    {
+        var option = new Option<double?>(name)
+        {
+            Description = $"{description} (above 0, at most {max.ToString(CultureInfo.InvariantCulture)}).",
+            HelpName = "X",
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value > max)
+                {
+                    result.AddError($"{name} must be a number above 0 and at most {max.ToString(CultureInfo.InvariantCulture)}; got \"{Printable(token)}\".");
+                    return null;
+                }
+                return value;
+            },
+        };
+        return Register(option, ["abc", "", "0", "-1", "NaN", "Infinity", "1e400", (max * 10).ToString(CultureInfo.InvariantCulture), "0x10"]);
+    }
+
     // A custom parser rather than a validator: it sees the raw token, so "abc" and "0" get the same kind of message.
     private static long ParseInteger(ArgumentResult result, string name, long min, long max)
     {
