@@ -15,6 +15,11 @@ internal static class BnmlpCli
     [
         FeaturizeCommand.Create(),
         TrainCommand.Create(),
+        EvalCommand.Create(),
+        SampleCommand.Create(),
+        FoldCommand.Create(),
+        ExportCommand.Create(),
+        BenchCommand.Create(),
     ];
 
     public static RootCommand CreateRootCommand()

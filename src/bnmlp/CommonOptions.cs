@@ -50,6 +50,22 @@ internal static class CommonOptions
     public static Option<string?> Data() =>
         Path("--data", "The names file (one name per line, UTF-8). Default: data/names.txt, else ../shared/data/names.txt.");
 
+    /// <summary>The model file a command reads (required).</summary>
+    public static Option<string?> Model()
+    {
+        Option<string?> option = Path("--model", "The model file (safetensors, bnmlp/1) written by bnmlp train, fold or CharacterModel.Save.");
+        option.Required = true;
+        return option;
+    }
+
+    /// <summary>A file the command writes (required), atomically.</summary>
+    public static Option<string?> Out(string description)
+    {
+        Option<string?> option = Path("--out", description);
+        option.Required = true;
+        return option;
+    }
+
     /// <summary>A random seed: any 64-bit integer.</summary>
     public static Option<long> Seed(long defaultValue, string description) => Long("--seed", defaultValue, long.MinValue, long.MaxValue, description);
 
@@ -136,6 +152,62 @@ internal static class CommonOptions
         };
         return Register(option, ["abc", "", "0", "-1", "NaN", "Infinity", "1e400", (max * 10).ToString(CultureInfo.InvariantCulture), "0x10"]);
     }
+
+    /// <summary>An optional finite number in [min, max]; absent: null.</summary>
+    public static Option<double?> Number(string name, double min, double max, string description)
+    {
+        string range = $"from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}";
+        var option = new Option<double?>(name)
+        {
+            Description = $"{description} ({range}).",
+            HelpName = "X",
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value < min || value > max)
+                {
+                    result.AddError($"{name} must be a number {range}; got \"{Printable(token)}\".");
+                    return null;
+                }
+                return value;
+            },
+        };
+        return Register(option, ["abc", "", "NaN", "Infinity", "1e400", "0x10",
+            (min - 1).ToString(CultureInfo.InvariantCulture), (max + 1).ToString(CultureInfo.InvariantCulture)]);
+    }
+
+    /// <summary>A comma-separated list of 1 to <paramref name="maxCount"/> integers, each in [min, max] (like <c>200,200</c>); absent: null.</summary>
+    public static Option<int[]?> IntList(string name, int min, int max, int maxCount, string description)
+    {
+        var option = new Option<int[]?>(name)
+        {
+            Description = $"{description} (comma-separated, up to {maxCount} values, each {min} to {max}).",
+            HelpName = "N,N,...",
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                string[] parts = token.Split(',');
+                var values = new int[parts.Length];
+                for (int i = 0; i < parts.Length; i++)
+                {
+                    if (parts.Length > maxCount || !int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]) || values[i] < min || values[i] > max)
+                    {
+                        result.AddError($"{name} must be up to {maxCount} comma-separated integers, each from {min} to {max}; got \"{Printable(token)}\".");
+                        return null;
+                    }
+                }
+                return values;
+            },
+        };
+        return Register(option, ["abc", "", "200,", ",200", "200,,200", "1.5", "0", (max + 1L).ToString(CultureInfo.InvariantCulture),
+            string.Join(',', Enumerable.Repeat("1", maxCount + 1))]);
+    }
+
+    /// <summary>An on/off flag (no value). Whether it was given at all: <see cref="Given"/>.</summary>
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    /// <summary>Whether <paramref name="option"/> appeared on the command line (not just its default).</summary>
+    public static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     // A custom parser rather than a validator: it sees the raw token, so "abc" and "0" get the same kind of message.
     private static long ParseInteger(ArgumentResult result, string name, long min, long max)

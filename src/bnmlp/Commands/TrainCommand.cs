@@ -7,6 +7,7 @@ using Microsoft.ML.BatchNormMlp.Featurization;
 using Microsoft.ML.BatchNormMlp.Model;
 using Microsoft.ML.BatchNormMlp.Numerics;
 using Microsoft.ML.BatchNormMlp.Training;
+using Spectre.Console;
 
 namespace BatchNormMlp.Cli.Commands;
 
@@ -33,26 +34,98 @@ internal static class TrainCommand
             "The checkpoint file, replaced atomically each time. Default: the --resume file, else the model path with .checkpoint.safetensors.");
         Option<string?> resume = CommonOptions.Path("--resume",
             "Continue the run saved in this checkpoint; architecture, vocabulary, seed, steps, optimizer, schedule and data must match.");
-        Option<int> progressEvery = CommonOptions.Int("--progress-every", 1000, 1, int.MaxValue, "Print a progress line every N steps");
+        Option<int> progressEvery = CommonOptions.Int("--progress-every", 1000, 1, int.MaxValue, "Print a progress line every N steps (when output is redirected)");
+        Option<int> samples = CommonOptions.Int("--samples", 10, 0, 1000, "Names to sample from the trained model (character presets)");
 
-        var command = new Command("train", "Train a preset; write the model file and, optionally, checkpoints to resume from.")
+        // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
+        Option<int> context = CommonOptions.Int("--context", 3, 1, 64, "Previous symbols the model reads");
+        Option<int> embedding = CommonOptions.Int("--embedding", 0, 0, CharacterModelDefaults.MaxWidth, "Embedding width per symbol; 0 keeps the preset's");
+        Option<int[]?> hidden = CommonOptions.IntList("--hidden", 1, CharacterModelDefaults.MaxWidth, CharacterModelDefaults.MaxHiddenLayers,
+            "Hidden layer widths, first to last, e.g. 200,200");
+        Option<string> activation = CommonOptions.Choice("--activation", "tanh", ["tanh", "relu"], "Hidden nonlinearity");
+        Option<string> block = CommonOptions.Choice("--block", "post", ["post", "pre"], "Block style: post-activation act(bn(linear(h))) or pre-activation linear(act(bn(h)))");
+        Option<bool> residual = CommonOptions.Flag("--residual", "Add each hidden layer's input back where the widths match (residual streams).");
+        Option<bool> batchNorm = CommonOptions.Flag("--batch-norm", "BatchNorm in the hidden layers.");
+        Option<bool> noBatchNorm = CommonOptions.Flag("--no-batch-norm", "No BatchNorm in the hidden layers.");
+        Option<bool> bias = CommonOptions.Flag("--bias", "Biases on the hidden Linear layers (redundant before a BatchNorm).");
+        Option<string> init = CommonOptions.Choice("--init", "pytorch", [.. Inits.Keys], "Weight initialization");
+        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd", ["sgd", "adam"], "Optimizer");
+        Option<double?> momentum = CommonOptions.Number("--momentum", 0, 0.999999, "SGD momentum");
+        Option<double?> weightDecay = CommonOptions.Number("--weight-decay", 0, 1000, "L2 weight decay");
+        Option<int> batchSize = CommonOptions.Int("--batch-size", 0, 0, CharacterModelDefaults.MaxBatchSize, "Rows per minibatch; 0 keeps the preset's");
+        Option<string> decay = CommonOptions.Choice("--decay", "step", ["step", "none"], "Learning-rate schedule: step (x0.1 half-way) or none (constant)");
+
+        var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
-            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery,
+            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples,
+            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, batchSize, decay,
         };
-        CommandAction.Set(command, (parse, console, figures) => Run(new Request(
-            parse.GetValue(data), parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(threads),
-            parse.GetValue(learningRate), parse.GetValue(output) ?? "model.safetensors", parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
-            parse.GetValue(resume), parse.GetValue(progressEvery)), console, figures));
+        CommandAction.Set(command, (parse, console, figures) =>
+        {
+            if (parse.GetValue(batchNorm) && parse.GetValue(noBatchNorm)) throw new UserErrorException("--batch-norm and --no-batch-norm contradict each other; give one.");
+            var overrides = new CharacterModelTrainerOptions
+            {
+                Preset = parse.GetRequiredValue(preset),
+                EmbeddingWidth = parse.GetValue(embedding) is > 0 and int e ? e : null,
+                HiddenWidths = parse.GetValue(hidden),
+                Activation = CommonOptions.Given(parse, activation) ? (parse.GetValue(activation) == "relu" ? Activation.Relu : Activation.Tanh) : null,
+                BlockStyle = CommonOptions.Given(parse, block) ? (parse.GetValue(block) == "pre" ? BlockStyle.PreActivation : BlockStyle.PostActivation) : null,
+                Residual = parse.GetValue(residual) ? true : null,
+                BatchNorm = parse.GetValue(batchNorm) ? true : parse.GetValue(noBatchNorm) ? false : null,
+                HiddenBias = parse.GetValue(bias) ? true : null,
+                Initialization = CommonOptions.Given(parse, init) ? Inits[parse.GetRequiredValue(init)] : null,
+                Optimizer = CommonOptions.Given(parse, optimizer) ? (parse.GetValue(optimizer) == "adam" ? OptimizerAlgorithm.Adam : OptimizerAlgorithm.Sgd) : null,
+                Momentum = parse.GetValue(momentum) is double m ? (float)m : null,
+                WeightDecay = parse.GetValue(weightDecay) is double w ? (float)w : null,
+                BatchSize = parse.GetValue(batchSize) is > 0 and int b ? b : null,
+                Decay = CommonOptions.Given(parse, decay) ? (parse.GetValue(decay) == "none" ? LearningRateDecay.Constant : LearningRateDecay.Step) : null,
+            };
+            bool anyOverride = command.Options.Any(o => o.Name is not ("--data" or "--preset" or "--steps" or "--seed" or "--threads" or "--learning-rate" or "--out"
+                or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--json") && CommonOptions.Given(parse, o));
+            Run(new Request(
+                parse.GetValue(data), parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(threads),
+                parse.GetValue(learningRate), parse.GetValue(output) ?? "model.safetensors", parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
+                parse.GetValue(resume), parse.GetValue(progressEvery), parse.GetValue(samples), parse.GetValue(context), anyOverride ? overrides : null), console, figures);
+        });
         return command;
     }
 
+    private static readonly Dictionary<string, WeightInitialization> Inits = new(StringComparer.Ordinal)
+    {
+        ["pytorch"] = WeightInitialization.PyTorchDefault,
+        ["kaiming"] = WeightInitialization.KaimingNormal,
+        ["he-uniform"] = WeightInitialization.HeUniform,
+        ["naive"] = WeightInitialization.NaiveNormal,
+    };
+
     private sealed record Request(string? Data, string Preset, int Steps, long Seed, int Threads, double? LearningRate, string Out,
-        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery);
+        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, CharacterModelTrainerOptions? Overrides);
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {
-        var (train, dev, vocabulary, source) = LoadData(r.Preset, r.Data);
+        bool dense = Presets.Get(r.Preset).Config.IsDense;
+        if (dense && (r.Overrides is not null || r.Context != 3))
+            throw new UserErrorException($"The architecture and optimizer flags apply to the character presets; '{r.Preset}' is an MNIST-1D preset.");
+        var (train, dev, vocabulary, source, trainSet, devSet) = LoadData(r.Preset, r.Data, r.Context);
         Preset preset = Presets.Get(r.Preset, vocabulary?.Count ?? 27);
+        if (r.Overrides is not null)
+        {
+            // The library's options map and validate the overrides (naming the field and its range); the engine runs them.
+            if (r.Steps > 0) r.Overrides.Steps = r.Steps;
+            try
+            {
+                var (config, initOptions, training, _) = r.Overrides.Resolve(vocabulary!.Count, r.Context, null, r.Threads);
+                preset = preset with { Config = config, Init = initOptions, Training = training };
+            }
+            catch (ArgumentException e)
+            {
+                throw new UserErrorException($"Bad architecture or optimizer settings: {e.Message.Split(" (Parameter")[0]}");
+            }
+        }
+        else if (!dense && r.Context != preset.Config.ContextLength)
+        {
+            preset = preset with { Config = preset.Config with { ContextLength = r.Context } };
+        }
         string? checkpointPath = r.Checkpoint ?? r.Resume ?? (r.CheckpointEvery > 0 ? DefaultCheckpointPath(r.Out) : null);
         TrainingOptions options = preset.Training with
         {
@@ -75,7 +148,7 @@ internal static class TrainCommand
             output.Line($"resumed: {r.Resume} at step {saved.State.CompletedSteps}/{options.Steps}"
                 + (saved.Training.Threads != options.Threads ? $" (written with {saved.Training.Threads} threads, now {options.Threads}: not bit-identical to one run)" : ""));
         }
-        output.Line($"preset: {preset.Name}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}");
+        output.Line($"preset: {preset.Name}{(r.Overrides is null ? "" : " with overrides")}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}");
 
         // Fail now, not after the training, if the model cannot be written there.
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(r.Out))!);
@@ -87,7 +160,9 @@ internal static class TrainCommand
         TrainingResult result;
         try
         {
-            result = trainer.Train(train, dev, new LineProgress(output), interrupt.Token);
+            result = output.Pretty
+                ? TrainWithProgressBar(trainer, train, dev, options.Steps, interrupt.Token)
+                : trainer.Train(train, dev, new LineProgress(output), interrupt.Token);
         }
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
         {
@@ -112,34 +187,80 @@ internal static class TrainCommand
 
         ModelFile.Save(r.Out, new ModelState(network.Config, vocabulary?.Symbols, false,
             network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)));
-        output.Line($"done: {result.Steps} steps, last batch loss {result.LastBatchLoss:F4}, {(dev is null ? "" : $"dev loss {result.ValidationLoss:F4}, ")}model {r.Out}");
 
         figures["preset"] = preset.Name;
+        figures["data"] = source;
+        figures["parameters"] = network.ParameterCount;
         figures["steps"] = result.Steps;
         figures["loss"] = result.LastBatchLoss;
         if (result.ValidationLoss is double v) figures["devLoss"] = v;
+
+        if (vocabulary is not null)
+        {
+            // The final figures in evaluation mode (BatchNorm's running statistics) over the whole splits.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            network.ReleaseWorkspaces();
+            network.Threads = 1;
+            var model = new BatchNormCharacterModel(network, vocabulary, null);
+            CharacterModelMetrics trainMetrics = model.Evaluate(trainSet!);
+            CharacterModelMetrics? devMetrics = devSet is { Count: > 0 } ? model.Evaluate(devSet) : null;
+            output.Line(string.Create(CultureInfo.InvariantCulture, $"train loss {trainMetrics.Loss:F4}{(devMetrics is null ? "" : $"  dev loss {devMetrics.Loss:F4}")}  (evaluation mode, whole splits: {trainMetrics.Count} / {devMetrics?.Count ?? 0} rows)"));
+            figures["trainLoss"] = trainMetrics.Loss;
+            if (devMetrics is not null) figures["devLoss"] = devMetrics.Loss;
+            if (r.Samples > 0)
+            {
+                IReadOnlyList<string> names = model.Sample(r.Samples, seed: unchecked((int)r.Seed));
+                output.Line($"{names.Count} samples: {string.Join(' ', names)}");
+                figures["samples"] = new JsonArray([.. names.Select(n => (JsonNode)n)]);
+            }
+            figures["evaluationSeconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
+        }
+        output.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.StepsPerSecond:F0} steps/s), model {r.Out}"));
         figures["model"] = Path.GetFullPath(r.Out);
         if (checkpointPath is not null) figures["checkpoint"] = Path.GetFullPath(checkpointPath);
+        figures["trainingSeconds"] = Math.Round(result.Elapsed.TotalSeconds, 3);
         figures["stepsPerSecond"] = Math.Round(result.StepsPerSecond, 1);
     }
 
-    private static (Dataset Train, Dataset? Dev, Vocabulary? Vocabulary, string Source) LoadData(string preset, string? path)
+    // A live bar on the terminal: step, loss, steps/s and the time left. Spectre redraws it from its own thread.
+    private static TrainingResult TrainWithProgressBar(Trainer trainer, Dataset train, Dataset? dev, int totalSteps, CancellationToken cancel)
+    {
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask task = ctx.AddTask("training", maxValue: totalSteps);
+                task.Value = trainer.CompletedSteps;
+                result = trainer.Train(train, dev, new BarProgress(task), cancel);
+            });
+        return result!;
+    }
+
+    private sealed class BarProgress(ProgressTask task) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            task.Description = string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  {p.StepsPerSecond:F0} steps/s");
+            task.Value = p.Step;
+        }
+    }
+
+    private static (Dataset Train, Dataset? Dev, Vocabulary? Vocabulary, string Source, CharacterDataset? TrainSet, CharacterDataset? DevSet) LoadData(
+        string preset, string? path, int context)
     {
         if (Presets.Get(preset).Config.IsDense)
         {
             var (train, test) = Mnist1dDataset.LoadStandard(path);
-            return (Dataset.FromDense(train.Features, Mnist1dDataset.Width, train.Labels), Dataset.FromDense(test.Features, Mnist1dDataset.Width, test.Labels), null, train.Source);
+            return (Dataset.FromDense(train.Features, Mnist1dDataset.Width, train.Labels), Dataset.FromDense(test.Features, Mnist1dDataset.Width, test.Labels), null, train.Source, null, null);
         }
-        string file = DataPaths.Resolve(DataPaths.Names, path);
-        NameCorpus corpus = NameCorpus.Load(file);
-        Vocabulary vocabulary = Vocabulary.FromCorpus(corpus);
-        CorpusSplit split = CorpusSplit.Create(corpus.Names);
-        int context = Presets.Get(preset, vocabulary.Count).Config.ContextLength;
-        ContextWindows trainRows = ContextWindowFeaturizer.Featurize(split.Train, vocabulary, context);
-        ContextWindows devRows = ContextWindowFeaturizer.Featurize(split.Dev, vocabulary, context);
-        if (trainRows.Count < 2) throw new UserErrorException($"'{file}' gives {trainRows.Count} training rows; training needs at least 2.");
-        return (Dataset.FromContexts(trainRows.Contexts, context, trainRows.Targets),
-            devRows.Count > 0 ? Dataset.FromContexts(devRows.Contexts, context, devRows.Targets) : null, vocabulary, file);
+        CharacterData.Corpus corpus = CharacterData.Load(path);
+        Vocabulary vocabulary = Vocabulary.FromCorpus(corpus.Names);
+        CharacterDataset trainSet = CharacterData.Featurize(corpus.Split.Train, vocabulary, context, corpus.Path);
+        CharacterDataset devSet = CharacterData.Featurize(corpus.Split.Dev, vocabulary, context, corpus.Path);
+        if (trainSet.Count < 2) throw new UserErrorException($"'{corpus.Path}' gives {trainSet.Count} training rows; training needs at least 2.");
+        return (trainSet.Rows, devSet.Count > 0 ? devSet.Rows : null, vocabulary, corpus.Path, trainSet, devSet);
     }
 
     private static string DefaultCheckpointPath(string model) =>
