@@ -27,8 +27,9 @@ internal static class FoldCommand
         CharacterModel loaded = CharacterData.LoadModel(modelPath);
         if (loaded is not BatchNormCharacterModel model)
             throw new UserErrorException($"'{modelPath}' is already folded; fold the model bnmlp train wrote.");
-        // Load the data before the fold and the write, so that a bad --data leaves no output behind.
+        // Read and featurize the data before the fold and the write, so that a bad --data leaves no file behind.
         CharacterData.Corpus? corpus = dataPath is null ? null : CharacterData.Load(dataPath);
+        CharacterDataset? all = corpus is null ? null : CharacterData.Featurize(corpus.Names.Names, model.Vocabulary, model.ContextLength, corpus.Path);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         FoldedCharacterModel folded = model.Fold();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
@@ -37,9 +38,8 @@ internal static class FoldCommand
         figures["model"] = Path.GetFullPath(modelPath);
         figures["out"] = Path.GetFullPath(outPath);
         figures["foldSeconds"] = Math.Round(clock.Elapsed.TotalSeconds, 4);
-        if (corpus is null) return;
+        if (corpus is null || all is null) return;
 
-        CharacterDataset all = CharacterData.Featurize(corpus.Names.Names, model.Vocabulary, model.ContextLength, corpus.Path);
         float[] before = model.PredictLogits(all), after = folded.PredictLogits(all); // [rows, vocabulary]
         double largest = 0;
         for (int i = 0; i < before.Length; i++) largest = Math.Max(largest, Math.Abs(before[i] - after[i]));

@@ -189,11 +189,11 @@ internal static class TrainCommand
             network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)));
 
         figures["preset"] = preset.Name;
-        figures["data"] = source;
-        figures["parameters"] = network.ParameterCount;
         figures["steps"] = result.Steps;
         figures["loss"] = result.LastBatchLoss;
         if (result.ValidationLoss is double v) figures["devLoss"] = v;
+        figures["data"] = source;
+        figures["parameters"] = network.ParameterCount;
 
         if (vocabulary is not null)
         {
