@@ -43,7 +43,7 @@ internal static class FoldCommand
         float[] before = model.PredictLogits(all), after = folded.PredictLogits(all); // [rows, vocabulary]
         double largest = 0;
         for (int i = 0; i < before.Length; i++) largest = Math.Max(largest, Math.Abs(before[i] - after[i]));
-        output.Line(string.Create(CultureInfo.InvariantCulture, $"largest |logit difference| over all {all.Count} contexts of {corpus.Path}: {largest:E2}"));
+        output.Line(string.Create(CultureInfo.InvariantCulture, $"largest |logit difference| over all {all.Count} contexts of {corpus.Path}: {largest.ToString("0.00e+00", CultureInfo.InvariantCulture)}"));
         var rows = new List<IReadOnlyList<string>>();
         var losses = new JsonObject();
         foreach (string part in new[] { "train", "dev", "test" })

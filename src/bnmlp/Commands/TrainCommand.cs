@@ -34,7 +34,8 @@ internal static class TrainCommand
             "The checkpoint file, replaced atomically each time. Default: the --resume file, else the model path with .checkpoint.safetensors.");
         Option<string?> resume = CommonOptions.Path("--resume",
             "Continue the run saved in this checkpoint; architecture, vocabulary, seed, steps, optimizer, schedule and data must match.");
-        Option<int> progressEvery = CommonOptions.Int("--progress-every", 1000, 1, int.MaxValue, "Print a progress line every N steps (when output is redirected)");
+        Option<int> progressEvery = CommonOptions.Int("--progress-every", 0, 0, int.MaxValue,
+            "Report progress every N steps (a line when output is redirected, else the bar); 0: ten reports per run");
         Option<int> samples = CommonOptions.Int("--samples", 10, 0, 1000, "Names to sample from the trained model (character presets)");
 
         // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
@@ -133,7 +134,7 @@ internal static class TrainCommand
             Seed = unchecked((ulong)r.Seed),
             Threads = r.Threads,
             LearningRate = r.LearningRate is double lr ? WithInitialRate(preset.Training.LearningRate, lr) : preset.Training.LearningRate,
-            ProgressEvery = r.ProgressEvery,
+            ProgressEvery = r.ProgressEvery > 0 ? r.ProgressEvery : Math.Max(1, (r.Steps > 0 ? r.Steps : preset.Training.Steps) / (output.Pretty ? 1000 : 10)),
             CheckpointPath = checkpointPath,
             CheckpointEvery = r.CheckpointEvery,
         };
