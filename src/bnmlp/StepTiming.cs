@@ -76,14 +76,14 @@ internal static class StepTiming
             if (p.Step == start)
             {
                 _b0 = GC.GetAllocatedBytesForCurrentThread();
-                _a0 = GC.GetTotalAllocatedBytes(precise: false);
+                _a0 = GC.GetTotalAllocatedBytes(precise: true);
                 _t0 = Stopwatch.GetTimestamp();
             }
             else if (p.Step == end)
             {
                 long t1 = Stopwatch.GetTimestamp();
                 ThreadBytes = GC.GetAllocatedBytesForCurrentThread() - _b0;
-                AllBytes = GC.GetTotalAllocatedBytes(precise: false) - _a0;
+                AllBytes = GC.GetTotalAllocatedBytes(precise: true) - _a0;
                 Seconds = Stopwatch.GetElapsedTime(_t0, t1).TotalSeconds;
             }
         }
