@@ -78,7 +78,7 @@ internal static class ExperimentCharts
         var table = new ReportTable("Model", "Layer", "Activation mean", "Activation std", "Saturated (|tanh|>0.97)", "Output gradient std", "Weight grad:data std")
         { Caption = caption };
         table.Format("Activation mean", "F3").Format("Activation std", "F3").Format("Saturated (|tanh|>0.97)", "P1")
-            .Format("Output gradient std", "E2").Format("Weight grad:data std", "E2");
+            .Format("Output gradient std", "0.00E+0").Format("Weight grad:data std", "0.00E+0");
         foreach (var run in runs)
         {
             if (run.Diagnostics.Latest is not { } s) continue;

@@ -39,7 +39,7 @@ internal static class FoldingExperiment
         bool seedLength = options.Steps == 1001 && options.HiddenWidths is null;
         var table = new ReportTable("Split", "Unfolded CE", "Folded CE", "Difference", "Largest |logit difference|", "Seed unfolded", "Seed folded", "Unfolded (ms)", "Folded (ms)")
         { Caption = $"seed002 after {options.Steps} steps; every BatchNorm (two hidden, one on the logits) folded into its Linear" };
-        table.Format("Unfolded CE", "F7").Format("Folded CE", "F7").Format("Difference", "E1").Format("Largest |logit difference|", "E2")
+        table.Format("Unfolded CE", "F7").Format("Folded CE", "F7").Format("Difference", "0.0E+0").Format("Largest |logit difference|", "0.00E+0")
             .Format("Seed unfolded", "F7").Format("Seed folded", "F7").Format("Unfolded (ms)", "F0").Format("Folded (ms)", "F0");
         table.AddRow("Dev", dev.Unfolded, dev.Folded, dev.Folded - dev.Unfolded, dev.MaxLogitDifference, ReferenceFigures.SeedFoldingDev, ReferenceFigures.SeedFoldedDev, dev.UnfoldedMs, dev.FoldedMs);
         table.AddRow("Test", test.Unfolded, test.Folded, test.Folded - test.Unfolded, test.MaxLogitDifference, ReferenceFigures.SeedFoldingTest, ReferenceFigures.SeedFoldedTest, test.UnfoldedMs, test.FoldedMs);
@@ -47,8 +47,8 @@ internal static class FoldingExperiment
         {
             $"Dev unfolded {Comparison.Against(dev.Unfolded, ReferenceFigures.SeedFoldingDev, 4)}, test {Comparison.Against(test.Unfolded, ReferenceFigures.SeedFoldingTest, 4)} against the seed"
                 + (seedLength ? " (same 1001 steps; the seed's own Linear/BatchNorm classes and initialization differ from nn.Linear's)." : $" (the seed trained 1001 steps, this run {options.Steps})."),
-            $"Folding moves the loss by {dev.Folded - dev.Unfolded:E1} (dev) and {test.Folded - test.Unfolded:E1} (test); the seed saw {ReferenceFigures.SeedFoldedDev - ReferenceFigures.SeedFoldingDev:E1} and {ReferenceFigures.SeedFoldedTest - ReferenceFigures.SeedFoldingTest:E1}. "
-                + $"Largest |logit difference| {Math.Max(dev.MaxLogitDifference, test.MaxLogitDifference):E2} over {data.Dev.Count + data.Test.Count} rows (the seed's printed logits agree to 1e-4).",
+            $"Folding moves the loss by {dev.Folded - dev.Unfolded:0.0E+0} (dev) and {test.Folded - test.Unfolded:0.0E+0} (test); the seed saw {ReferenceFigures.SeedFoldedDev - ReferenceFigures.SeedFoldingDev:0.0E+0} and {ReferenceFigures.SeedFoldedTest - ReferenceFigures.SeedFoldingTest:0.0E+0}. "
+                + $"Largest |logit difference| {Math.Max(dev.MaxLogitDifference, test.MaxLogitDifference):0.00E+0} over {data.Dev.Count + data.Test.Count} rows (the seed's printed logits agree to 1e-4).",
         };
 
         var report = new HtmlReport("Folding BatchNorm into the Linear layers");

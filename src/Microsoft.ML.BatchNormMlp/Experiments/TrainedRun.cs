@@ -15,6 +15,9 @@ internal sealed record TrainedRun(
     IReadOnlyList<double> ValidationLosses,
     TimeSpan TrainingTime)
 {
+    /// <summary>The validation loss after the last step (the trainer always evaluates then), NaN without a validation set.</summary>
+    public double FinalValidationLoss => ValidationLosses.Count > 0 ? ValidationLosses[^1] : double.NaN;
+
     /// <summary>
     /// Initializes <paramref name="config"/> from <paramref name="initSeed"/> and trains it on <paramref name="train"/>,
     /// evaluating <paramref name="validation"/> every <paramref name="validationEvery"/> steps (0: only at the end)
