@@ -20,7 +20,7 @@ internal static class BnVsPlainExperiment
     {
         var data = NamesSplit.Load(3, options.DataPath, options.BaseDirectory);
         var runs = new List<TrainedRun>();
-        foreach (var (name, label) in new[] { ("plain1", "No BatchNorm (plain1)"), ("bn1", "BatchNorm (bn1)") })
+        foreach (var (name, label) in new[] { ("plain1", "plain1, no BatchNorm"), ("bn1", "bn1, BatchNorm") })
         {
             var p = Presets.Get(name, data.VocabularySize);
             var config = options.HiddenWidths is null ? p.Config : p.Config with { HiddenWidths = options.HiddenWidths };
@@ -58,9 +58,11 @@ internal static class BnVsPlainExperiment
             .Figure(ExperimentCharts.Losses("Loss", runs), "Minibatch loss (window means, solid) and dev loss (dashed), log scale.")
             .Heading("Hidden layer")
             .Table(ExperimentCharts.LayerTable("The hidden layer at the last measured step", runs));
-        foreach (var run in runs)
-            report.Figure(ExperimentCharts.LayerHistograms($"{run.Label}: tanh outputs", "tanh output", run, h => h.Activation, "Count"), $"{run.Label}: distribution of the hidden tanh outputs on the last measured minibatch.");
-        report.Figure(ExperimentCharts.UpdateRatios("Update:data ratio, BatchNorm model", runs[1]), "log10 of lr·std(grad)/std(weight) per weight matrix; about -3 is the seeds' rule of thumb.");
+        report.Figure(ExperimentCharts.CompareRuns("Hidden tanh outputs at step 1", "tanh output", runs, 0, h => h.Activation, atStart: true),
+                "Distribution of the hidden tanh outputs on the first minibatch, before any update (the seeds' saturation check: mass near ±1 means vanishing gradients).")
+            .Figure(ExperimentCharts.CompareRuns("Hidden tanh outputs after training", "tanh output", runs, 0, h => h.Activation),
+                "The same on the last measured minibatch.");
+        report.Figure(ExperimentCharts.UpdateRatios("Update:data ratio, BatchNorm model (bn1)", runs[1]), "log10 of lr·std(grad)/std(weight) per weight matrix; about -3 is the seeds' rule of thumb.");
         return new ExperimentOutcome("bn-vs-plain", "One hidden layer without and with BatchNorm (first seed, part 1)", table, findings, report);
     }
 }

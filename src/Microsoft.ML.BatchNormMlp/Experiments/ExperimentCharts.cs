@@ -9,18 +9,19 @@ internal static class ExperimentCharts
     /// <summary>At most this many points per training curve: longer runs are averaged over windows, as the seeds do with lossi.view(-1, 1000).mean(1).</summary>
     public const int CurvePoints = 200;
 
-    /// <summary>Minibatch loss (window means) and validation loss of each run, log scale.</summary>
-    public static LineChart Losses(string title, IReadOnlyList<TrainedRun> runs)
+    /// <summary>Minibatch loss (window means) and validation loss (named <paramref name="validationName"/>) of each run, log scale.</summary>
+    public static LineChart Losses(string title, IReadOnlyList<TrainedRun> runs, string validationName = "dev")
     {
-        var chart = new LineChart { Title = title, XLabel = "Step", YLabel = "Cross-entropy (nats)", LogY = true };
+        // Wide, so that the legend's "model: train" names fit beside the plot.
+        var chart = new LineChart { Title = title, XLabel = "Step", YLabel = "Cross-entropy (nats)", LogY = true, Width = 1000, Height = 460 };
         for (int r = 0; r < runs.Count; r++)
         {
             var run = runs[r];
             var (x, y) = WindowMeans(run.Diagnostics.Losses);
-            var train = new LineSeries($"{run.Label}: train (minibatch)", x, y) { Color = Palette.Categorical(r) };
+            var train = new LineSeries($"{run.Label}: train", x, y) { Color = Palette.Categorical(r) };
             chart.Add(train);
             if (run.ValidationSteps.Count > 0)
-                chart.Add(new LineSeries($"{run.Label}: validation", run.ValidationSteps, run.ValidationLosses) { Color = Palette.Categorical(r), Dash = "6 3" });
+                chart.Add(new LineSeries($"{run.Label}: {validationName}", run.ValidationSteps, run.ValidationLosses) { Color = Palette.Categorical(r), Dash = "6 3" });
         }
         return chart;
     }
@@ -69,6 +70,23 @@ internal static class ExperimentCharts
         if (histograms is null) return chart;
         foreach (var h in histograms)
             if (pick(h) is { } series) chart.Add(new HistogramSeries($"Layer {h.Layer + 1}", series.Edges, series.Heights));
+        return chart;
+    }
+
+    /// <summary>
+    /// One layer's histogram (chosen by <paramref name="pick"/>) of several runs overlaid, each with its own bins; from
+    /// the first measured step (step 0, the initialization) when <paramref name="atStart"/>, else the last.
+    /// </summary>
+    public static HistogramChart CompareRuns(string title, string xLabel, IReadOnlyList<TrainedRun> runs, int layer, Func<LayerHistograms, HistogramSeries?> pick, bool atStart = false, string yLabel = "Count")
+    {
+        var chart = new HistogramChart { Title = title, XLabel = xLabel, YLabel = yLabel, Width = 1000, Height = 380 };
+        foreach (var run in runs)
+        {
+            var withHistograms = run.Diagnostics.Snapshots.Where(s => s.Histograms is not null);
+            var snapshot = atStart ? withHistograms.FirstOrDefault() : withHistograms.LastOrDefault();
+            if (snapshot?.Histograms is { } h && pick(h[layer]) is { } series)
+                chart.Add(new HistogramSeries(run.Label, series.Edges, series.Heights));
+        }
         return chart;
     }
 

@@ -88,7 +88,7 @@ internal static class Mnist1dExperiment
             .Figure(chart, "Variance of the stream after the stem and each block, ours against the seed's printed figures.")
             .Heading("Training")
             .Table(accuracy)
-            .Figure(ExperimentCharts.Losses("Loss (test set dashed)", runs), "Minibatch loss (window means, solid) and test loss (dashed), log scale.");
+            .Figure(ExperimentCharts.Losses("Loss", runs, "test"), "Minibatch loss (window means, solid) and test loss (dashed), log scale.");
         return new ExperimentOutcome("mnist1d", "MNIST-1D residual network: variance per block at initialization, then test accuracy (fourth seed)", table, findings, report)
         { Extra = accuracy };
     }

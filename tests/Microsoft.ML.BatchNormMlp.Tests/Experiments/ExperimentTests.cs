@@ -46,14 +46,14 @@ public class ExperimentTests
     {
         var o = BnVsPlainExperiment.Run(new BnVsPlainOptions(Steps: 30, HiddenWidths: [8], BaseDirectory: Root()));
         CheckText(o, 2);
-        Assert.That(o.Table.Rows.Select(r => r[0]), Is.EqualTo(new[] { "No BatchNorm (plain1)", "BatchNorm (bn1)" }));
+        Assert.That(o.Table.Rows.Select(r => r[0]), Is.EqualTo(new[] { "plain1, no BatchNorm", "bn1, BatchNorm" }));
         Assert.That(o.Table.Rows.All(r => (double)r[3]! is > 1.5 and < 3.4), Is.True, "dev cross-entropy after 30 steps lies between a good model and a uniform guess");
         Assert.That(o.Findings[0], Does.Contain("no PyTorch figure"), "narrowed widths are not compared with torch_ref");
         var (_, svgs) = Parse(o);
         Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Loss")), Is.EqualTo(new[]
-            { "No BatchNorm (plain1): train (minibatch)", "No BatchNorm (plain1): validation", "BatchNorm (bn1): train (minibatch)", "BatchNorm (bn1): validation" }));
-        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "BatchNorm (bn1): tanh outputs")), Is.EqualTo(new[] { "Layer 1" }));
-        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Update:data ratio, BatchNorm model")),
+            { "plain1, no BatchNorm: train", "plain1, no BatchNorm: dev", "bn1, BatchNorm: train", "bn1, BatchNorm: dev" }));
+        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Hidden tanh outputs at step 1")), Is.EqualTo(new[] { "plain1, no BatchNorm", "bn1, BatchNorm" }));
+        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Update:data ratio, BatchNorm model (bn1)")),
             Is.EqualTo(new[] { "embedding.weight", "hidden.0.linear.weight", "output.weight", "1e-3 (rule of thumb)" }));
     }
 
@@ -116,7 +116,7 @@ public class ExperimentTests
             Assert.That((double)row[4]!, Is.LessThan(1e-3), $"{row[0]}: largest logit difference");
         }
         var (_, svgs) = Parse(o);
-        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Loss")), Is.EqualTo(new[] { "seed002: train (minibatch)", "seed002: validation" }));
+        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Loss")), Is.EqualTo(new[] { "seed002: train", "seed002: dev" }));
     }
 
     [Test]
