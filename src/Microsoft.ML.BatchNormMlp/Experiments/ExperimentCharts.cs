@@ -20,7 +20,7 @@ internal static class ExperimentCharts
             var (x, y) = WindowMeans(run.Diagnostics.Losses);
             var train = new LineSeries($"{run.Label}: train", x, y) { Color = Palette.Categorical(r) };
             chart.Add(train);
-            if (run.ValidationSteps.Count > 0)
+            if (run.ValidationSteps.Count > 1)   // a single end-of-run figure is in the table; as a lone dot it would only clutter the legend
                 chart.Add(new LineSeries($"{run.Label}: {validationName}", run.ValidationSteps, run.ValidationLosses) { Color = Palette.Categorical(r), Dash = "6 3" });
         }
         return chart;
@@ -47,7 +47,7 @@ internal static class ExperimentCharts
     /// <summary>log10 update:data ratio of each two-dimensional weight over the measured steps, with the seeds' 1e-3 guide line.</summary>
     public static LineChart UpdateRatios(string title, TrainedRun run)
     {
-        var chart = new LineChart { Title = title, XLabel = "Step", YLabel = "log10(lr·grad std / data std)", Colors = ColorScheme.Sequential };
+        var chart = new LineChart { Title = title, XLabel = "Step", YLabel = "log10(lr·grad std / data std)", Colors = ColorScheme.Categorical };
         var snapshots = run.Diagnostics.Snapshots;
         if (snapshots.Count == 0) return chart;
         var steps = snapshots.Select(s => (double)s.Step).ToArray();
@@ -65,7 +65,8 @@ internal static class ExperimentCharts
     /// <summary>One line per layer: the histogram <paramref name="pick"/> chooses from the last measured step.</summary>
     public static HistogramChart LayerHistograms(string title, string xLabel, TrainedRun run, Func<LayerHistograms, HistogramSeries?> pick, string yLabel = "Density")
     {
-        var chart = new HistogramChart { Title = title, XLabel = xLabel, YLabel = yLabel, Style = HistogramStyle.Line, Colors = ColorScheme.Sequential };
+        // Categorical colours: a sequential ramp ends in a pale yellow that vanishes on white.
+        var chart = new HistogramChart { Title = title, XLabel = xLabel, YLabel = yLabel, Style = HistogramStyle.Line, Colors = ColorScheme.Categorical };
         var histograms = run.Diagnostics.Snapshots.LastOrDefault(s => s.Histograms is not null)?.Histograms;
         if (histograms is null) return chart;
         foreach (var h in histograms)
