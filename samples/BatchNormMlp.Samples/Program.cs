@@ -1,11 +1,11 @@
 using Microsoft.ML.BatchNormMlp.Experiments;
 
-// dotnet run -c Release --project samples/BatchNormMlp.Samples -- <name> [--full] [--data <names.txt or data directory>]
+// dotnet run -c Release --project samples/BatchNormMlp.Samples -- <name> [--full] [--data <names.txt or data directory>] [--threads <n>]
 // Each sample prints its side-by-side table and writes artifacts/samples/<name>/report.html.
 // (Uses the library's internal experiments for now; they move onto the public API once it lands.)
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full] [--data <path>]\n\nSamples:");
+    Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full] [--data <path>] [--threads <n>]\n\nSamples:");
     foreach (var e in ExperimentCatalog.All) Console.WriteLine($"  {e.Name,-12} {e.Description}");
     return args.Length == 0 ? 1 : 0;
 }
@@ -17,12 +17,17 @@ if (experiment is null)
     return 1;
 }
 bool full = args.Contains("--full");
-int data = Array.IndexOf(args, "--data");
-string? dataPath = data >= 0 && data + 1 < args.Length ? args[data + 1] : null;
+string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+string? dataPath = Option("--data");
+if (!int.TryParse(Option("--threads") ?? "1", out int threads) || threads < 1)
+{
+    Console.Error.WriteLine($"--threads needs a positive whole number, not '{Option("--threads")}'.");
+    return 1;
+}
 
 Console.WriteLine($"{experiment.Name}: {(full ? "full-length run" : "default run (--full for the seed's length)")}...");
 var clock = System.Diagnostics.Stopwatch.StartNew();
-var outcome = experiment.Run(new ExperimentSettings(full, dataPath));
+var outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads));
 Console.WriteLine();
 Console.Write(outcome.ToText());
 string report = outcome.SaveReport(Path.Combine("artifacts", "samples"));
