@@ -90,6 +90,16 @@ public class TrainingDiagnosticsTests
         Assert.That(s.UpdateRatios.Select(u => u.Parameter), Is.EqualTo(net.Parameters.Select(p => p.Name)));
         Assert.That(s.UpdateRatios.Single(u => u.Parameter == "hidden.0.linear.weight").Dimensions, Is.EqualTo(2));
         Assert.That(s.UpdateRatios.All(u => double.IsNegativeInfinity(u.Log10)), Is.True, "lr 0 means no update: log10(0)");
+
+        // Histograms as torch.histogram(density=True) for gradients: 10 bins over the tensor's range, integrating to 1.
+        var h = s.Histograms![1];
+        Assert.That(h.WeightGradient!.Edges[0], Is.EqualTo(net.Hidden[1].Weight.Grad.Min()).Within(1e-7));
+        Assert.That(h.WeightGradient.Edges[^1], Is.EqualTo(net.Hidden[1].Weight.Grad.Max()).Within(1e-7));
+        double width = h.WeightGradient.Edges[1] - h.WeightGradient.Edges[0];
+        Assert.That(h.WeightGradient.Heights.Sum() * width, Is.EqualTo(1).Within(1e-9));
+        Assert.That(h.OutputGradient!.Heights.Sum() * (h.OutputGradient.Edges[1] - h.OutputGradient.Edges[0]), Is.EqualTo(1).Within(1e-9));
+        Assert.That(h.OutputGradient.Edges[0], Is.EqualTo(dh1.Min()).Within(1e-6));
+        Assert.That(h.Activation!.Heights.Sum(), Is.EqualTo(b * 5), "activation histograms hold counts");
     }
 
     [Test]
