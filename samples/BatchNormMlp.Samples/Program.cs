@@ -25,7 +25,7 @@ if (!int.TryParse(Option("--threads") ?? "1", out int threads) || threads < 1)
     return 1;
 }
 
-Console.WriteLine($"{experiment.Name}: {(full ? "full-length run" : "default run (--full for the seed's length)")}...");
+Console.WriteLine($"{experiment.Name} ({(full ? "--full" : "default")} run): {experiment.Description}");
 var clock = System.Diagnostics.Stopwatch.StartNew();
 var outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads));
 Console.WriteLine();

@@ -147,7 +147,9 @@ public class ExperimentTests
         var softmax = o.Table.Rows.Single(r => (string)r[0]! == "Softmax regression (no hidden layer)");
         Assert.That(softmax[5], Is.EqualTo(27 * 27 + 81 * 27 + 27), "embedding 27x27, output 81x27 and its bias");
         var (_, svgs) = Parse(o);
-        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Dev cross-entropy by context length")), Has.Count.EqualTo(5));
+        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "Dev cross-entropy by context length")), Is.EqualTo(new[]
+            { "Count n-gram", "Softmax regression", "MLP, no BatchNorm", "MLP, BatchNorm", "Deep residual MLP", "Boosted trees (external)" }));
+        Assert.That(SvgAssert.SeriesNames(Chart(svgs, "BatchNorm MLP loss by context")), Is.EqualTo(new[] { "Context 3: train", "Context 3: dev" }));
     }
 
     [Test]
