@@ -94,10 +94,10 @@ internal static class ExperimentCharts
     /// <summary>Per-layer figures of the last measured step, for the report's tables.</summary>
     public static ReportTable LayerTable(string caption, IReadOnlyList<TrainedRun> runs)
     {
-        var table = new ReportTable("Model", "Layer", "Activation mean", "Activation std", "Saturated (|tanh|>0.97)", "Output gradient std", "Weight grad:data std")
+        var table = new ReportTable("Model", "Layer", "Activation mean", "Activation std", "Saturated (|tanh|>0.97)", "Output gradient std", "Weight grad:weight std")
         { Caption = caption };
         table.Format("Activation mean", "F3").Format("Activation std", "F3").Format("Saturated (|tanh|>0.97)", "P1")
-            .Format("Output gradient std", "0.00E+0").Format("Weight grad:data std", "0.00E+0");
+            .Format("Output gradient std", "0.00E+0").Format("Weight grad:weight std", "0.00E+0");
         foreach (var run in runs)
         {
             if (run.Diagnostics.Latest is not { } s) continue;
