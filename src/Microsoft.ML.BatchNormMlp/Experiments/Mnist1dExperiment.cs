@@ -75,7 +75,7 @@ internal static class Mnist1dExperiment
             $"Test accuracy after {options.Steps} steps: {scores[0].Accuracy:P1} without BatchNorm, {scores[1].Accuracy:P1} with it (the seed trains one step only, so it has no accuracy to compare).",
         };
 
-        var chart = new BarChart(blocks.Skip(1).ToArray()) { Title = "Variance after each block at initialization", YLabel = "Variance (log scale)", LogY = true, ShowValues = true }
+        var chart = new BarChart(blocks.Skip(1).ToArray()) { Title = "Variance after each block at initialization", YLabel = "Variance (log scale)", LogY = true, ShowValues = true, Width = 1000, Height = 440 }
             .Add(new BarSeries("No BatchNorm", v))
             .Add(new BarSeries("Seed, no BatchNorm", seed.Skip(1).ToArray()))
             .Add(new BarSeries("BatchNorm in the branch", variances[1]))
