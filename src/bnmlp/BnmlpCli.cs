@@ -14,6 +14,7 @@ internal static class BnmlpCli
     private static IEnumerable<Command> Commands() =>
     [
         FeaturizeCommand.Create(),
+        TrainCommand.Create(),
     ];
 
     public static RootCommand CreateRootCommand()
@@ -56,7 +57,8 @@ internal static class BnmlpCli
     }
 
     /// <summary>Whether an exception is the user's to fix (exit code 1) rather than a bug (exit code 2).</summary>
-    public static bool IsUserError(Exception e) => e is UserErrorException or IOException or InvalidDataException or UnauthorizedAccessException;
+    public static bool IsUserError(Exception e) =>
+        e is UserErrorException or IOException or InvalidDataException or UnauthorizedAccessException or Microsoft.ML.BatchNormMlp.ModelFormatException;
 
     private static int Report(Exception e, TextWriter stderr)
     {

@@ -1,12 +1,22 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
 
 namespace BatchNormMlp.Cli;
 
-/// <summary>Options shared by several commands, so that every command spells and checks them the same way.</summary>
+/// <summary>
+/// Every option a command takes is built here, so that every command spells and checks its options the same way:
+/// a bad value is a parse error (exit code 1, one line on stderr naming the option), never an exception from deep
+/// inside a command. Each option records values it must refuse; a test feeds them to every registered command.
+/// </summary>
 internal static class CommonOptions
 {
+    private const int MaxPathLength = 4096; // Linux's PATH_MAX; longer text is not a path someone meant
+
+    private static readonly ConditionalWeakTable<Option, string[]> Refused = [];
+
     /// <summary>On every command (recursive): print one JSON object with the command's figures as the last line of stdout.</summary>
     public static readonly Option<bool> Json = new("--json")
     {
@@ -14,38 +24,155 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    /// <summary>The names corpus; when absent it is searched for (data/names.txt, then ../shared/data/names.txt).</summary>
-    public static Option<string?> Data() => new("--data")
-    {
-        Description = "The names file (one name per line, UTF-8). Default: data/names.txt, else ../shared/data/names.txt.",
-        HelpName = "PATH",
-    };
+    /// <summary>Values that <paramref name="option"/> must refuse, or null when it was not built here (a flag, or a bug: see the test).</summary>
+    public static IReadOnlyList<string>? RefusedValues(Option option) => Refused.TryGetValue(option, out var values) ? values : null;
 
-    public static Option<long> Seed(long defaultValue, string description) => new("--seed")
+    /// <summary>A file or directory path; empty text and NUL characters are refused (they would otherwise mean "search the defaults" or crash the path API).</summary>
+    public static Option<string?> Path(string name, string description)
     {
-        Description = description,
-        DefaultValueFactory = _ => defaultValue,
-        HelpName = "N",
-    };
+        var option = new Option<string?>(name) { Description = description, HelpName = "PATH" };
+        option.Validators.Add(result =>
+        {
+            string value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (string.IsNullOrWhiteSpace(value))
+                result.AddError($"{name} needs a path; got \"{value}\".");
+            else if (value.Any(char.IsControl))
+                result.AddError($"{name} holds a control character; got \"{Printable(value)}\".");
+            else if (value.StartsWith("--", StringComparison.Ordinal))
+                result.AddError($"{name} needs a path; got the option \"{Printable(value)}\" (write ./{Printable(value)} for a file of that name).");
+            else if (value.Length > MaxPathLength)
+                result.AddError($"{name} is {value.Length} characters long; a path has at most {MaxPathLength}.");
+        });
+        return Register(option, ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)]);
+    }
+
+    /// <summary>The names corpus; when absent it is searched for (data/names.txt, then ../shared/data/names.txt).</summary>
+    public static Option<string?> Data() =>
+        Path("--data", "The names file (one name per line, UTF-8). Default: data/names.txt, else ../shared/data/names.txt.");
+
+    /// <summary>A random seed: any 64-bit integer.</summary>
+    public static Option<long> Seed(long defaultValue, string description) => Long("--seed", defaultValue, long.MinValue, long.MaxValue, description);
 
     /// <summary>An integer option that must lie in [min, max]; anything else is a parse error (exit code 1).</summary>
-    public static Option<int> Int(string name, int defaultValue, int min, int max, string description) => new(name)
+    public static Option<int> Int(string name, int defaultValue, int min, int max, string description)
     {
-        Description = $"{description} ({min} to {max}).",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = result => ParseInt(result, name, min, max),
-        HelpName = "N",
-    };
+        var option = new Option<int>(name)
+        {
+            Description = $"{description} ({min} to {max}).",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result => (int)ParseInteger(result, name, min, max),
+            HelpName = "N",
+        };
+        return Register(option, OutOfRange(min, max));
+    }
+
+    /// <summary>A 64-bit integer option that must lie in [min, max].</summary>
+    public static Option<long> Long(string name, long defaultValue, long min, long max, string description)
+    {
+        var option = new Option<long>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result => ParseInteger(result, name, min, max),
+            HelpName = "N",
+        };
+        return Register(option, OutOfRange(min, max));
+    }
+
+    /// <summary>One printable character (a Unicode scalar value that is not a control character).</summary>
+    public static Option<string> Symbol(string name, string defaultValue, string description)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            HelpName = "SYMBOL",
+        };
+        option.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            if (Rune.DecodeFromUtf16(value, out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done
+                || consumed != value.Length || Rune.IsControl(rune))
+                result.AddError($"{name} must be exactly one printable character; got \"{Printable(value)}\".");
+        });
+        return Register(option, ["", "ab", "\t", "\ud800", "e\u0301"]);
+    }
+
+    /// <summary>One of a fixed set of names (case-sensitive).</summary>
+    public static Option<string> Choice(string name, string defaultValue, IReadOnlyList<string> choices, string description)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = $"{description} ({string.Join(", ", choices)}).",
+            DefaultValueFactory = _ => defaultValue,
+            HelpName = "NAME",
+        };
+        option.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            if (!choices.Contains(value, StringComparer.Ordinal))
+                result.AddError($"{name} must be one of {string.Join(", ", choices)}; got \"{Printable(value)}\".");
+        });
+        return Register(option, ["", "nope", choices[0].ToUpperInvariant(), " " + choices[0], "--json"]);
+    }
+
+    /// <summary>An optional finite number in (0, max]; absent: null.</summary>
+    public static Option<double?> PositiveNumber(string name, double max, string description)
+    {
+        var option = new Option<double?>(name)
+        {
+            Description = $"{description} (above 0, at most {max.ToString(CultureInfo.InvariantCulture)}).",
+            HelpName = "X",
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value > max)
+                {
+                    result.AddError($"{name} must be a number above 0 and at most {max.ToString(CultureInfo.InvariantCulture)}; got \"{Printable(token)}\".");
+                    return null;
+                }
+                return value;
+            },
+        };
+        return Register(option, ["abc", "", "0", "-1", "NaN", "Infinity", "1e400", (max * 10).ToString(CultureInfo.InvariantCulture), "0x10"]);
+    }
 
     // A custom parser rather than a validator: it sees the raw token, so "abc" and "0" get the same kind of message.
-    private static int ParseInt(ArgumentResult result, string name, int min, int max)
+    private static long ParseInteger(ArgumentResult result, string name, long min, long max)
     {
         string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (!int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+        if (!long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) || value < min || value > max)
         {
-            result.AddError($"{name} must be an integer from {min} to {max}; got \"{token}\".");
+            result.AddError($"{name} must be an integer from {min} to {max}; got \"{Printable(token)}\".");
             return min;
         }
         return value;
+    }
+
+    private static string[] OutOfRange(long min, long max) =>
+    [
+        "abc", "", "1.5", "1e3", "0x10", "١", "99999999999999999999999",
+        .. min > long.MinValue ? [(min - 1).ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+        .. max < long.MaxValue ? [(max + 1).ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>(),
+    ];
+
+    private static T Register<T>(T option, string[] refused) where T : Option
+    {
+        Refused.AddOrUpdate(option, refused);
+        return option;
+    }
+
+    /// <summary>User text as an error message quotes it: control characters escaped, so the message stays one line.</summary>
+    private static string Printable(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length && builder.Length < 80; i++)
+        {
+            char c = text[i];
+            bool pair = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
+            if (pair) builder.Append(c).Append(text[++i]);
+            else builder.Append(char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:X4}" : c);
+        }
+        return builder.Length < 80 ? builder.ToString() : builder + "...";
     }
 }

@@ -31,7 +31,7 @@ internal static class FoldingExperiment
         var run = TrainedRun.Train("seed002", config, p.Init, training, data.Train, data.Dev,
             new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 100), Histograms: false), validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads);
         var net = run.Network;
-        var state = new ModelState(net.Config, null, false, StateDictionary.Get(net).ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal));
+        var state = new ModelState(net.Config, data.Vocabulary.Symbols, false, StateDictionary.Get(net).ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal));
         var folded = new FoldedMlp(BatchNormFolding.Fold(state));
 
         var dev = Compare(net, folded, data.Dev);

@@ -8,8 +8,10 @@ namespace Microsoft.ML.BatchNormMlp.Experiments;
 /// names.txt split as the seeds split it (Python's random.seed(42) shuffle, 0.8 / 0.1 / 0.1) and cut into
 /// context windows of one length, ready for the engine.
 /// </summary>
-internal sealed record NamesSplit(Dataset Train, Dataset Dev, Dataset Test, int VocabularySize, int ContextLength, string Source)
+internal sealed record NamesSplit(Dataset Train, Dataset Dev, Dataset Test, Vocabulary Vocabulary, int ContextLength, string Source)
 {
+    public int VocabularySize => Vocabulary.Count;
+
     /// <param name="contextLength">Symbols of context per row.</param>
     /// <param name="dataPath">names.txt or a directory holding it; null searches data/ then ../shared/data/ (see <see cref="DataPaths"/>).</param>
     /// <param name="baseDirectory">Where the search starts; the current directory when null.</param>
@@ -24,7 +26,7 @@ internal sealed record NamesSplit(Dataset Train, Dataset Dev, Dataset Test, int 
             var w = ContextWindowFeaturizer.Featurize(names, vocabulary, contextLength);
             return Dataset.FromContexts(w.Contexts, contextLength, w.Targets);
         }
-        return new NamesSplit(Windows(split.Train), Windows(split.Dev), Windows(split.Test), vocabulary.Count, contextLength, path);
+        return new NamesSplit(Windows(split.Train), Windows(split.Dev), Windows(split.Test), vocabulary, contextLength, path);
     }
 
     /// <summary>The same rows in the form the count baseline reads.</summary>

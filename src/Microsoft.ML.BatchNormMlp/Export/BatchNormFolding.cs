@@ -20,6 +20,7 @@ internal static class BatchNormFolding
         var c = model.Config;
         if (model.Folded)
             throw new InvalidOperationException("The model is already folded.");
+        ModelValidation.Check(model, problem => new InvalidOperationException($"Cannot fold: {problem}."));
         bool post = c.BlockStyle == BlockStyle.PostActivation;
         bool anyHiddenNorm = c.HiddenBatchNorm && c.HiddenWidths.Count > (post ? 0 : 1);
         if (!anyHiddenNorm && !c.OutputBatchNorm)

@@ -29,6 +29,7 @@ internal sealed class FoldedMlp
     {
         if (!folded.Folded)
             throw new ArgumentException("FoldedMlp needs a folded model; fold it first with BatchNormFolding.Fold.", nameof(folded));
+        ModelValidation.Check(folded, problem => new ArgumentException($"Cannot run the folded model: {problem}.", nameof(folded)));
         var c = folded.Config;
         var t = folded.Tensors;
         foreach (var spec in TensorLayout.ExpectedFolded(c))

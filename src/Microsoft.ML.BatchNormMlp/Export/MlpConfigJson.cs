@@ -22,6 +22,7 @@ internal static class MlpConfigJson
     ];
 
     private const int MaxWidth = 1 << 24; // far above any real layer; keeps products of two widths inside a long
+    private const int MaxLayers = 10_000;
 
     public static string Write(MlpConfig c)
     {
@@ -54,6 +55,18 @@ internal static class MlpConfigJson
     /// <exception cref="FormatException">The text is not a complete, valid config; the message names the key.</exception>
     public static MlpConfig Read(string text)
     {
+        try
+        {
+            return ReadChecked(text);
+        }
+        catch (InvalidOperationException ex) // JsonElement.GetString on an escape that is not valid UTF-16 (a lone "\ud800")
+        {
+            throw new FormatException($"a string that is not valid Unicode ({ex.Message})", ex);
+        }
+    }
+
+    private static MlpConfig ReadChecked(string text)
+    {
         JsonDocument document;
         try { document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 4 }); }
         catch (JsonException ex) { throw new FormatException($"not valid JSON ({ex.Message})", ex); }
@@ -65,8 +78,8 @@ internal static class MlpConfigJson
             var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject())
             {
-                if (Array.IndexOf(Keys, p.Name) < 0) throw new FormatException($"unexpected key '{p.Name}'");
-                if (!values.TryAdd(p.Name, p.Value)) throw new FormatException($"key '{p.Name}' appears twice");
+                if (Array.IndexOf(Keys, p.Name) < 0) throw new FormatException($"unexpected key '{SafeTensors.Show(p.Name)}'");
+                if (!values.TryAdd(p.Name, p.Value)) throw new FormatException($"key '{SafeTensors.Show(p.Name)}' appears twice");
             }
             foreach (var key in Keys)
                 if (!values.ContainsKey(key)) throw new FormatException($"missing key '{key}'");
@@ -75,34 +88,34 @@ internal static class MlpConfigJson
             {
                 var v = values[key];
                 if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n) || n < min || n > MaxWidth)
-                    throw new FormatException($"'{key}' is {v.GetRawText()}, not an integer in [{min}, {MaxWidth}]");
+                    throw new FormatException($"'{key}' is {SafeTensors.Show(v.GetRawText())}, not an integer in [{min}, {MaxWidth}]");
                 return n;
             }
             bool Bool(string key) => values[key].ValueKind switch
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                _ => throw new FormatException($"'{key}' is {values[key].GetRawText()}, not true or false"),
+                _ => throw new FormatException($"'{key}' is {SafeTensors.Show(values[key].GetRawText())}, not true or false"),
             };
             float Float(string key, float min, float max)
             {
                 var v = values[key];
                 if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out float f) || !float.IsFinite(f) || f < min || f > max)
-                    throw new FormatException($"'{key}' is {v.GetRawText()}, not a number in [{min}, {max}]");
+                    throw new FormatException($"'{key}' is {SafeTensors.Show(v.GetRawText())}, not a number in [{min}, {max}]");
                 return f;
             }
             string Text(string key) => values[key].ValueKind == JsonValueKind.String
                 ? values[key].GetString()!
-                : throw new FormatException($"'{key}' is {values[key].GetRawText()}, not a string");
+                : throw new FormatException($"'{key}' is {SafeTensors.Show(values[key].GetRawText())}, not a string");
 
             var widthsElement = values["hidden_widths"];
-            if (widthsElement.ValueKind != JsonValueKind.Array || widthsElement.GetArrayLength() > 10_000)
-                throw new FormatException("'hidden_widths' is not an array of at most 10000 widths");
+            if (widthsElement.ValueKind != JsonValueKind.Array || widthsElement.GetArrayLength() > MaxLayers)
+                throw new FormatException($"'hidden_widths' is not an array of at most {MaxLayers} widths");
             var widths = new List<int>();
             foreach (var w in widthsElement.EnumerateArray())
             {
                 if (w.ValueKind != JsonValueKind.Number || !w.TryGetInt32(out int n) || n < 1 || n > MaxWidth)
-                    throw new FormatException($"'hidden_widths' entry {widths.Count} is {w.GetRawText()}, not an integer in [1, {MaxWidth}]");
+                    throw new FormatException($"'hidden_widths' entry {widths.Count} is {SafeTensors.Show(w.GetRawText())}, not an integer in [1, {MaxWidth}]");
                 widths.Add(n);
             }
 
@@ -118,13 +131,13 @@ internal static class MlpConfigJson
                 {
                     "tanh" => Activation.Tanh,
                     "relu" => Activation.Relu,
-                    var a => throw new FormatException($"'activation' is '{a}', not 'tanh' or 'relu'"),
+                    var a => throw new FormatException($"'activation' is '{SafeTensors.Show(a)}', not 'tanh' or 'relu'"),
                 },
                 BlockStyle = Text("block_style") switch
                 {
                     "post_activation" => BlockStyle.PostActivation,
                     "pre_activation" => BlockStyle.PreActivation,
-                    var b => throw new FormatException($"'block_style' is '{b}', not 'post_activation' or 'pre_activation'"),
+                    var b => throw new FormatException($"'block_style' is '{SafeTensors.Show(b)}', not 'post_activation' or 'pre_activation'"),
                 },
                 Residual = Bool("residual"),
                 HiddenBias = Bool("hidden_bias"),
@@ -134,13 +147,42 @@ internal static class MlpConfigJson
                 BatchNormEpsilon = Float("batch_norm_epsilon", float.Epsilon, 1f),
                 BatchNormMomentum = Float("batch_norm_momentum", 0f, 1f),
             };
-            if (!config.IsDense && (config.ContextLength < 1 || config.VocabularySize < 1 || config.EmbeddingWidth < 1))
-                throw new FormatException("a symbol model needs 'context_length', 'vocabulary_size' and 'embedding_width' of at least 1 (or a 'dense_input_width')");
-            if ((long)config.ContextLength * config.EmbeddingWidth > MaxWidth)
-                throw new FormatException($"'context_length' x 'embedding_width' exceeds {MaxWidth}");
-            if (config.BlockStyle == BlockStyle.PreActivation && widths.Count == 0)
-                throw new FormatException("a pre-activation network needs at least one hidden width (its stem)");
+            if (Problem(config) is string problem)
+                throw new FormatException(problem);
             return config;
         }
+    }
+
+    /// <summary>
+    /// Why <paramref name="c"/> cannot describe a network (ranges and the rules between fields), or null when it can.
+    /// <see cref="Read"/> applies the same rules to a file's config; the other doors (saving, folding, export) apply
+    /// them to configs built in code.
+    /// </summary>
+    public static string? Problem(MlpConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        foreach (var (key, value, min) in (ReadOnlySpan<(string, int, int)>)[
+            ("context_length", c.ContextLength, 0), ("vocabulary_size", c.VocabularySize, 0), ("embedding_width", c.EmbeddingWidth, 0),
+            ("dense_input_width", c.DenseInputWidth, 0), ("output_width", c.OutputWidth, 1)])
+            if (value < min || value > MaxWidth)
+                return $"'{key}' is {value}, not an integer in [{min}, {MaxWidth}]";
+        if (c.HiddenWidths is null || c.HiddenWidths.Count > MaxLayers)
+            return $"'hidden_widths' is not an array of at most {MaxLayers} widths";
+        for (int i = 0; i < c.HiddenWidths.Count; i++)
+            if (c.HiddenWidths[i] < 1 || c.HiddenWidths[i] > MaxWidth)
+                return $"'hidden_widths' entry {i} is {c.HiddenWidths[i]}, not an integer in [1, {MaxWidth}]";
+        if (!Enum.IsDefined(c.Activation)) return $"'activation' is {(int)c.Activation}, not tanh or relu";
+        if (!Enum.IsDefined(c.BlockStyle)) return $"'block_style' is {(int)c.BlockStyle}, not post_activation or pre_activation";
+        if (!(c.BatchNormEpsilon >= float.Epsilon && c.BatchNormEpsilon <= 1f))
+            return $"'batch_norm_epsilon' is {c.BatchNormEpsilon}, not a number in [{float.Epsilon}, 1]";
+        if (!(c.BatchNormMomentum >= 0f && c.BatchNormMomentum <= 1f))
+            return $"'batch_norm_momentum' is {c.BatchNormMomentum}, not a number in [0, 1]";
+        if (!c.IsDense && (c.ContextLength < 1 || c.VocabularySize < 1 || c.EmbeddingWidth < 1))
+            return "a symbol model needs 'context_length', 'vocabulary_size' and 'embedding_width' of at least 1 (or a 'dense_input_width')";
+        if ((long)c.ContextLength * c.EmbeddingWidth > MaxWidth)
+            return $"'context_length' x 'embedding_width' exceeds {MaxWidth}";
+        if (c.BlockStyle == BlockStyle.PreActivation && c.HiddenWidths.Count == 0)
+            return "a pre-activation network needs at least one hidden width (its stem)";
+        return null;
     }
 }

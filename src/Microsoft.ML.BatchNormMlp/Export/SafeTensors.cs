@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -11,6 +12,12 @@ internal sealed record NamedTensor(int[] Shape, float[] Data);
 
 /// <summary>The contents of a safetensors file: float32 tensors by name and the string metadata map.</summary>
 internal sealed record SafeTensorsContent(IReadOnlyDictionary<string, NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>One tensor as the header declares it: shape and byte range within the data section.</summary>
+internal sealed record SafeTensorsEntry(string Name, int[] Shape, int ElementCount, long Begin, long End);
+
+/// <summary>A checked header: entries tile the data section exactly; nothing has been allocated for the data yet.</summary>
+internal sealed record SafeTensorsHeader(IReadOnlyList<SafeTensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataLength);
 
 /// <summary>
 /// Reads and writes the safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
@@ -24,6 +31,7 @@ internal static class SafeTensors
 {
     private const string MetadataKey = "__metadata__";
     private const int MaxHeaderBytes = 100 * 1024 * 1024; // the reference implementation's limit
+    private const int MaxMetadataEntries = 1024; // real files hold a handful; thousands would only cost memory
 
     /// <summary>Writes tensors (sorted by name, so the bytes depend only on the contents) atomically.</summary>
     public static void Write(string path, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -56,9 +64,16 @@ internal static class SafeTensors
     }
 
     /// <summary>Reads a file written by any safetensors writer, provided that every tensor is F32.</summary>
-    public static SafeTensorsContent Read(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="checkHeader">
+    /// Called with the checked header before any tensor is allocated, so that a caller that knows what the file must
+    /// hold (the model file) refuses a wrong one before it costs memory; it throws to refuse.
+    /// </param>
+    /// <param name="dataHash">When given, receives the whole data section, in file order, as it is read.</param>
+    public static SafeTensorsContent Read(string path, Action<SafeTensorsHeader>? checkHeader = null, IncrementalHash? dataHash = null)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        // No FileStream buffer: the header and each tensor are read in one call each, straight into their arrays.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
         long fileLength = stream.Length;
         if (fileLength < 8)
             throw Fail(path, $"the file holds {fileLength} bytes, fewer than the 8-byte header length (truncated?)");
@@ -74,22 +89,32 @@ internal static class SafeTensors
         var header = new byte[(int)headerLength];
         stream.ReadExactly(header);
         long dataLength = fileLength - 8 - (long)headerLength;
-        var entries = ParseHeader(path, header, dataLength, out var metadata);
+        List<SafeTensorsEntry> entries;
+        Dictionary<string, string> metadata;
+        try
+        {
+            entries = ParseHeader(path, header, dataLength, out metadata);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // JsonElement.GetString and friends throw this for escapes that do not make valid UTF-16 (a lone "\ud800").
+            throw Fail(path, $"the header holds a string that is not valid Unicode ({ex.Message})", ex);
+        }
+        checkHeader?.Invoke(new SafeTensorsHeader(entries, metadata, dataLength));
 
         var tensors = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
-        foreach (var e in entries.OrderBy(e => e.Begin))
+        foreach (var e in entries.OrderBy(e => e.Begin)) // tiled exactly: this reads the data section front to back
         {
             var data = new float[e.ElementCount];
             stream.Seek(8 + (long)headerLength + e.Begin, SeekOrigin.Begin);
             ReadFloats(stream, data);
+            dataHash?.AppendData(MemoryMarshal.AsBytes(data.AsSpan())); // little-endian hosts only, like the rest of the library
             tensors.Add(e.Name, new NamedTensor(e.Shape, data));
         }
         return new SafeTensorsContent(tensors, metadata);
     }
 
-    private sealed record Entry(string Name, int[] Shape, int ElementCount, long Begin, long End);
-
-    private static List<Entry> ParseHeader(string path, byte[] header, long dataLength, out Dictionary<string, string> metadata)
+    private static List<SafeTensorsEntry> ParseHeader(string path, byte[] header, long dataLength, out Dictionary<string, string> metadata)
     {
         // JsonDocument defers UTF-8 validation of strings until they are read; check it all here, up front.
         if (!Utf8.IsValid(header))
@@ -111,16 +136,17 @@ internal static class SafeTensors
                 throw Fail(path, $"the header is a JSON {root.ValueKind}, not an object");
 
             metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<Entry>();
+            var entries = new List<SafeTensorsEntry>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
             {
-                if (!seen.Add(property.Name))
-                    throw Fail(path, $"the header names '{property.Name}' twice");
-                if (property.Name == MetadataKey)
+                string name = property.Name; // each call decodes a new string, and a hostile name can be long
+                if (!seen.Add(name))
+                    throw Fail(path, $"the header names '{Show(name)}' twice");
+                if (name == MetadataKey)
                     ReadMetadata(path, property.Value, metadata);
                 else
-                    entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+                    entries.Add(ReadEntry(path, name, property.Value, dataLength));
             }
 
             // The data section must be tiled exactly: no gaps, no overlaps, nothing unaccounted for.
@@ -128,9 +154,9 @@ internal static class SafeTensors
             foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
             {
                 if (e.Begin < expected)
-                    throw Fail(path, $"tensor '{e.Name}' has data_offsets [{e.Begin}, {e.End}] overlapping the previous tensor, which ends at {expected}");
+                    throw Fail(path, $"tensor '{Show(e.Name)}' has data_offsets [{e.Begin}, {e.End}] overlapping the previous tensor, which ends at {expected}");
                 if (e.Begin > expected)
-                    throw Fail(path, $"tensor '{e.Name}' has data_offsets [{e.Begin}, {e.End}] leaving a gap after byte {expected}");
+                    throw Fail(path, $"tensor '{Show(e.Name)}' has data_offsets [{e.Begin}, {e.End}] leaving a gap after byte {expected}");
                 expected = e.End;
             }
             if (expected != dataLength)
@@ -143,19 +169,22 @@ internal static class SafeTensors
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw Fail(path, $"'{MetadataKey}' is a JSON {value.ValueKind}, not an object of strings");
+        if (value.GetPropertyCount() > MaxMetadataEntries)
+            throw Fail(path, $"'{MetadataKey}' has {value.GetPropertyCount()} entries, more than the {MaxMetadataEntries} this reader accepts");
         foreach (var item in value.EnumerateObject())
         {
+            string key = item.Name;
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw Fail(path, $"metadata entry '{item.Name}' is a JSON {item.Value.ValueKind}, not a string");
-            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
-                throw Fail(path, $"metadata entry '{item.Name}' appears twice");
+                throw Fail(path, $"metadata entry '{Show(key)}' is a JSON {item.Value.ValueKind}, not a string");
+            if (!metadata.TryAdd(key, item.Value.GetString()!))
+                throw Fail(path, $"metadata entry '{Show(key)}' appears twice");
         }
     }
 
-    private static Entry ReadEntry(string path, string name, JsonElement value, long dataLength)
+    private static SafeTensorsEntry ReadEntry(string path, string name, JsonElement value, long dataLength)
     {
         if (value.ValueKind != JsonValueKind.Object)
-            throw Fail(path, $"tensor '{name}' is described by a JSON {value.ValueKind}, not an object");
+            throw Fail(path, $"tensor '{Show(name)}' is described by a JSON {value.ValueKind}, not an object");
 
         string? dtype = null;
         JsonElement? shape = null, offsets = null;
@@ -166,39 +195,41 @@ internal static class SafeTensors
                 case "dtype" when dtype is null && field.Value.ValueKind == JsonValueKind.String: dtype = field.Value.GetString(); break;
                 case "shape" when shape is null: shape = field.Value; break;
                 case "data_offsets" when offsets is null: offsets = field.Value; break;
-                default: throw Fail(path, $"tensor '{name}' has an unexpected, repeated or mistyped field '{field.Name}'");
+                default: throw Fail(path, $"tensor '{Show(name)}' has an unexpected, repeated or mistyped field '{Show(field.Name)}'");
             }
         }
         if (dtype is null || shape is null || offsets is null)
-            throw Fail(path, $"tensor '{name}' lacks one of 'dtype', 'shape' and 'data_offsets'");
+            throw Fail(path, $"tensor '{Show(name)}' lacks one of 'dtype', 'shape' and 'data_offsets'");
         if (dtype != "F32")
-            throw Fail(path, $"tensor '{name}' has dtype '{dtype}'; only F32 is supported");
+            throw Fail(path, $"tensor '{Show(name)}' has dtype '{Show(dtype)}'; only F32 is supported");
 
         if (shape.Value.ValueKind != JsonValueKind.Array || shape.Value.GetArrayLength() > 8)
-            throw Fail(path, $"tensor '{name}' has a shape that is not an array of at most 8 dimensions");
+            throw Fail(path, $"tensor '{Show(name)}' has a shape that is not an array of at most 8 dimensions");
         var dims = new int[shape.Value.GetArrayLength()];
         long count = 1;
         int d = 0;
         foreach (var dim in shape.Value.EnumerateArray())
         {
             if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt32(out int n) || n < 0)
-                throw Fail(path, $"tensor '{name}' has dimension {d} = {dim.GetRawText()}, not a non-negative 32-bit integer");
+                throw Fail(path, $"tensor '{Show(name)}' has dimension {d} = {Show(dim.GetRawText())}, not a non-negative 32-bit integer");
             dims[d++] = n;
             count *= n; // at most 8 dims below 2^31, checked below before it can overflow
             if (count > int.MaxValue)
-                throw Fail(path, $"tensor '{name}' has shape [{string.Join(", ", dims[..d])}...] with more than {int.MaxValue} elements");
+                throw Fail(path, $"tensor '{Show(name)}' has shape [{string.Join(", ", dims[..d])}...] with more than {int.MaxValue} elements");
         }
 
         if (offsets.Value.ValueKind != JsonValueKind.Array || offsets.Value.GetArrayLength() != 2)
-            throw Fail(path, $"tensor '{name}' has data_offsets that are not a [begin, end] pair");
+            throw Fail(path, $"tensor '{Show(name)}' has data_offsets that are not a [begin, end] pair");
         var pair = offsets.Value.EnumerateArray().ToArray();
-        if (!pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw Fail(path, $"tensor '{name}' has data_offsets {offsets.Value.GetRawText()}, not 0 <= begin <= end");
+        // TryGetInt64 throws on a non-number, so check the kind first: ["0", 4] is a format error, not a crash.
+        if (pair[0].ValueKind != JsonValueKind.Number || pair[1].ValueKind != JsonValueKind.Number
+            || !pair[0].TryGetInt64(out long begin) || !pair[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+            throw Fail(path, $"tensor '{Show(name)}' has data_offsets {Show(offsets.Value.GetRawText())}, not 0 <= begin <= end");
         if (end > dataLength)
-            throw Fail(path, $"tensor '{name}' has data_offsets [{begin}, {end}] beyond the {dataLength}-byte data section (truncated?)");
+            throw Fail(path, $"tensor '{Show(name)}' has data_offsets [{begin}, {end}] beyond the {dataLength}-byte data section (truncated?)");
         if (end - begin != count * sizeof(float))
-            throw Fail(path, $"tensor '{name}' has shape [{string.Join(", ", dims)}] ({count} floats, {count * sizeof(float)} bytes) but data_offsets [{begin}, {end}] span {end - begin} bytes");
-        return new Entry(name, dims, (int)count, begin, end);
+            throw Fail(path, $"tensor '{Show(name)}' has shape [{string.Join(", ", dims)}] ({count} floats, {count * sizeof(float)} bytes) but data_offsets [{begin}, {end}] span {end - begin} bytes");
+        return new SafeTensorsEntry(name, dims, (int)count, begin, end);
     }
 
     private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
@@ -264,6 +295,21 @@ internal static class SafeTensors
         if (!BitConverter.IsLittleEndian)
             for (int i = 0; i < data.Length; i++)
                 data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * sizeof(float), sizeof(float)));
+    }
+
+    /// <summary>
+    /// Text from the file as an error message quotes it: control characters escaped (the message stays one line) and
+    /// cut to a readable length (a hostile file may hold a megabyte-long name).
+    /// </summary>
+    internal static string Show(string text)
+    {
+        const int MaxShown = 64;
+        var shown = new StringBuilder(Math.Min(text.Length, MaxShown) + 16);
+        foreach (char ch in text.Length <= MaxShown ? text : text[..MaxShown])
+            if (char.IsControl(ch)) shown.Append($"\\u{(int)ch:X4}");
+            else shown.Append(ch);
+        if (text.Length > MaxShown) shown.Append($"... ({text.Length} characters)");
+        return shown.ToString();
     }
 
     private static ModelFormatException Fail(string path, string message, Exception? inner = null)

@@ -56,26 +56,38 @@ internal sealed class Mnist1dDataset
     public static Mnist1dDataset Load(string path)
     {
         string full = Path.GetFullPath(path);
-        return Parse(File.ReadAllBytes(full), full);
+        if (Directory.Exists(full))
+            throw new IOException($"'{full}' is a directory, not an MNIST-1D CSV file.");
+        using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        return FromLines(Utf8Lines.Read(stream, full, MaxLineBytes), full);
     }
 
     /// <summary>Parses CSV bytes; <paramref name="source"/> names them in error messages.</summary>
     public static Mnist1dDataset Parse(ReadOnlySpan<byte> utf8, string source)
     {
-        List<string> lines = Utf8Lines.Split(utf8, source);
-        string expectedHeader = "label," + string.Join(",", Enumerable.Range(0, Width).Select(i => $"x{i}"));
-        if (lines.Count == 0 || lines[0].Trim() != expectedHeader)
-            throw new InvalidDataException(
-                $"{source}, line 1: expected the header label,x0,...,x{Width - 1}; found \"{Shorten(lines.Count == 0 ? "" : lines[0].Trim())}\".");
+        using var stream = new MemoryStream(utf8.ToArray(), writable: false);
+        return FromLines(Utf8Lines.Read(stream, source, MaxLineBytes), source);
+    }
 
-        var features = new List<float>(lines.Count * Width);
-        var labels = new List<int>(lines.Count);
-        for (int i = 1; i < lines.Count; i++)
+    /// <summary>A row is 41 short numbers (under 1 KB); a far longer line is not this file, and is refused before it fills memory.</summary>
+    private const int MaxLineBytes = 64 * 1024;
+
+    private static Mnist1dDataset FromLines(IEnumerable<string> lines, string source)
+    {
+        string expectedHeader = "label," + string.Join(",", Enumerable.Range(0, Width).Select(i => $"x{i}"));
+        using var line = lines.GetEnumerator();
+        string header = line.MoveNext() ? line.Current.Trim() : "";
+        if (header != expectedHeader)
+            throw new InvalidDataException(
+                $"{source}, line 1: expected the header label,x0,...,x{Width - 1}; found \"{Shorten(header)}\".");
+
+        var features = new List<float>();
+        var labels = new List<int>();
+        for (int lineNumber = 2; line.MoveNext(); lineNumber++)
         {
-            string line = lines[i].Trim();
-            if (line.Length == 0) continue; // a trailing blank line is common and harmless
-            int lineNumber = i + 1;
-            string[] fields = line.Split(',');
+            string text = line.Current.Trim();
+            if (text.Length == 0) continue; // a trailing blank line is common and harmless
+            string[] fields = text.Split(',');
             if (fields.Length != Width + 1)
                 throw new InvalidDataException(
                     $"{source}, line {lineNumber}: expected {Width + 1} fields (label,x0,...,x{Width - 1}); found {fields.Length}.");

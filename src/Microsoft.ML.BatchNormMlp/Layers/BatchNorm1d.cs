@@ -63,6 +63,24 @@ internal sealed class BatchNorm1d
         RunningVar.Data.AsSpan().Fill(1);
     }
 
+    /// <summary>
+    /// Evaluation-mode <c>y = f(bn(x))</c> from the running statistics that writes no layer state (only
+    /// <paramref name="scale"/>, the caller's [H] scratch), so that many threads may run it at once. Bit-identical
+    /// to <see cref="Forward"/> with <c>training: false</c>.
+    /// </summary>
+    public void Infer(ReadOnlySpan<float> x, Span<float> y, int batch, Nonlinearity f, Span<float> scale) // x, y [B, H]
+    {
+        int h = Width, n = batch * h;
+        if (x.Length < n || y.Length < n) throw new ArgumentException($"BatchNorm '{Weight.Name}' got spans shorter than [{batch}, {h}].");
+        if (scale.Length < h) throw new ArgumentException($"BatchNorm '{Weight.Name}' needs {h} floats of scratch, got {scale.Length}.", nameof(scale));
+        var s = scale[..h];
+        InverseStd(RunningVar.Data, Epsilon, s);
+        TensorPrimitives.Multiply(Weight.Data, s, s);
+        for (int r = 0; r < batch; r++)
+            Normalize(x.Slice(r * h, h), RunningMean.Data, s, Bias.Data, y.Slice(r * h, h));
+        NonlinearityKernels.Apply(f, y[..n]);
+    }
+
     /// <summary>y = f(gamma·(x - mean)/sqrt(var + eps) + beta).</summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Nonlinearity f = Nonlinearity.Identity) // x, y [B, H]
     {

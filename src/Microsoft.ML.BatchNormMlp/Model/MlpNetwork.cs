@@ -145,10 +145,29 @@ internal sealed class MlpNetwork
     /// </summary>
     public ReadOnlySpan<float> Forward(NetworkInput input, int batch, bool training, bool? keepActivations = null)
     {
-        var c = Config;
         var ws = GetWorkspace(batch, forwardOnly: !(keepActivations ?? training));
         _last = ws;
-        int t = Threads;
+        return Run(ws, input, batch, training, stateless: false, Threads);
+    }
+
+    /// <summary>
+    /// Evaluation-mode forward into the caller's forward-only <paramref name="workspace"/> of exactly
+    /// <paramref name="batch"/> rows, writing no state of the network or its layers: many threads may run it at once
+    /// (each with its own workspace) while nothing trains the network. Bit-identical to <see cref="Forward"/> with
+    /// <c>training: false</c>. Returns the logits [B, K], valid until the workspace is used again.
+    /// </summary>
+    public ReadOnlySpan<float> Infer(NetworkInput input, int batch, Workspace workspace, int threads = 1)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (workspace.Batch != batch || !workspace.ForwardOnly)
+            throw new ArgumentException($"Infer needs a forward-only workspace of {batch} rows; got {(workspace.ForwardOnly ? "one" : "a training one")} of {workspace.Batch}.", nameof(workspace));
+        return Run(workspace, input, batch, training: false, stateless: true, threads);
+    }
+
+    private ReadOnlySpan<float> Run(Workspace ws, NetworkInput input, int batch, bool training, bool stateless, int t)
+    {
+        var c = Config;
+        Span<float> scratch = stateless ? ws.NormScale : default;
         if (input.IsDense != c.IsDense)
             throw new ArgumentException(c.IsDense ? "This network reads dense feature rows, not symbol ids." : "This network reads symbol ids, not dense feature rows.", nameof(input));
         if (c.IsDense)
@@ -179,7 +198,7 @@ internal sealed class MlpNetwork
                 var z = ws.LinearOut[i].AsSpan(0, n);
                 var y = ws.Activated[i].AsSpan(0, n);
                 lin.Forward(hs, z, batch, threads: t);
-                NormalizeAndActivate(norm, z, y, batch, training);
+                NormalizeAndActivate(norm, z, y, batch, training, scratch);
                 if (_adds[i]) TensorPrimitives.Add(hs, y, stream);
             }
             else if (i == 0)
@@ -189,7 +208,7 @@ internal sealed class MlpNetwork
             else
             {
                 var a = ws.Activated[i].AsSpan(0, hn);
-                NormalizeAndActivate(norm, hs, a, batch, training);
+                NormalizeAndActivate(norm, hs, a, batch, training, scratch);
                 if (_adds[i])
                 {
                     hs.CopyTo(stream);
@@ -203,15 +222,21 @@ internal sealed class MlpNetwork
 
         int k = batch * c.OutputWidth;
         Output.Forward(h.AsSpan(0, hn), ws.OutputLinear, batch, threads: t);
-        OutputNorm?.Forward(ws.OutputLinear, ws.Logits, batch, training);
+        if (OutputNorm is not null)
+        {
+            if (stateless) OutputNorm.Infer(ws.OutputLinear, ws.Logits, batch, Nonlinearity.Identity, scratch);
+            else OutputNorm.Forward(ws.OutputLinear, ws.Logits, batch, training);
+        }
         return ws.Logits.AsSpan(0, k);
     }
 
-    private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training)
+    // A non-empty scratch selects the stateless evaluation path (BatchNorm1d.Infer).
+    private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
     {
         if (norm is not null)
         {
-            norm.Forward(x, y, batch, training, _act);
+            if (scratch.IsEmpty) norm.Forward(x, y, batch, training, _act);
+            else norm.Infer(x, y, batch, _act, scratch);
             return;
         }
         x.CopyTo(y);

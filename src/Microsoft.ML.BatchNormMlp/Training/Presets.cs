@@ -14,6 +14,9 @@ internal static class Presets
 {
     public static IReadOnlyList<string> Names { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "mnist1d-res", "mnist1d-res-bn"];
 
+    /// <summary>The presets of character models (symbol inputs), the ones the public trainer accepts.</summary>
+    public static IReadOnlyList<string> CharacterNames { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res"];
+
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="vocabularySize">Symbols including the boundary symbol (names.txt: 27). Ignored by the MNIST-1D presets.</param>
     public static Preset Get(string name, int vocabularySize = 27)

@@ -62,6 +62,15 @@ internal sealed record TrainingOptions
     /// <summary>Recompute the BatchNorm statistics over the whole training set after the last step (the second seed).</summary>
     public bool CalibrateAfterTraining { get; init; }
 
+    /// <summary>
+    /// Where <see cref="Trainer"/> writes its checkpoint file (<see cref="CheckpointFile"/>, replaced atomically each
+    /// time); null: no checkpoints.
+    /// </summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>With a <see cref="CheckpointPath"/>: write a checkpoint every this many steps and after the last; 0: only after the last.</summary>
+    public int CheckpointEvery { get; init; }
+
     public void Validate()
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must not be negative.");
@@ -70,6 +79,9 @@ internal sealed record TrainingOptions
         if (ValidationEvery < 0) throw new ArgumentOutOfRangeException(nameof(ValidationEvery), ValidationEvery, "ValidationEvery must not be negative.");
         if (ProgressEvery < 1) throw new ArgumentOutOfRangeException(nameof(ProgressEvery), ProgressEvery, "ProgressEvery must be at least 1.");
         if (EvaluationChunk < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationChunk), EvaluationChunk, "EvaluationChunk must be at least 1.");
+        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "CheckpointEvery must not be negative.");
+        if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
         ArgumentNullException.ThrowIfNull(LearningRate);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -19,18 +20,8 @@ internal static class FeaturizeCommand
         Option<int> context = CommonOptions.Int("--context", 3, 1, 1024, "Previous symbols in each row's context");
         Option<long> seed = CommonOptions.Seed(CorpusSplit.DefaultSeed, "Seed of the shuffle before splitting; 42 gives the seeds' split (Python-compatible).");
         Option<int> rows = CommonOptions.Int("--rows", 6, 0, 1000, "Training rows to print");
-        var boundary = new Option<string>("--boundary")
-        {
-            Description = "The boundary symbol (id 0): one character that the corpus does not use.",
-            DefaultValueFactory = _ => Vocabulary.DefaultBoundarySymbol,
-            HelpName = "SYMBOL",
-        };
-        boundary.Validators.Add(result =>
-        {
-            string value = result.GetValueOrDefault<string>() ?? "";
-            if (value.EnumerateRunes().Count() != 1 || Rune.IsControl(Rune.GetRuneAt(value, 0)))
-                result.AddError($"--boundary must be exactly one printable character; got \"{value}\".");
-        });
+        Option<string> boundary = CommonOptions.Symbol("--boundary", Vocabulary.DefaultBoundarySymbol,
+            "The boundary symbol (id 0): one character that the corpus does not use.");
 
         var command = new Command("featurize", "Load names, build the vocabulary, split and featurize into context windows; print the counts.")
         {
@@ -44,10 +35,18 @@ internal static class FeaturizeCommand
 
     private static void Run(string? dataPath, int contextLength, long seed, int rowsToShow, string boundary, CommandOutput output, JsonObject figures)
     {
+        var clock = Stopwatch.StartNew();
         string path = DataPaths.Resolve(DataPaths.Names, dataPath);
         NameCorpus corpus = NameCorpus.Load(path);
         Vocabulary vocabulary = Vocabulary.FromCorpus(corpus, boundary);
         CorpusSplit split = CorpusSplit.Create(corpus.Names, seed);
+        foreach (IReadOnlyList<string> names in new[] { split.Train, split.Dev, split.Test })
+        {
+            long rows = ContextWindowFeaturizer.CountRows(names);
+            if (!ContextWindowFeaturizer.Fits(rows, contextLength))
+                throw new UserErrorException(
+                    $"{rows} rows of {contextLength} context symbols are more than one array holds ({Array.MaxLength} ids); use a smaller --context or a smaller corpus.");
+        }
         (string Name, IReadOnlyList<string> Names, ContextWindows Windows)[] parts =
         [
             ("train", split.Train, ContextWindowFeaturizer.Featurize(split.Train, vocabulary, contextLength)),
@@ -55,6 +54,7 @@ internal static class FeaturizeCommand
             ("test", split.Test, ContextWindowFeaturizer.Featurize(split.Test, vocabulary, contextLength)),
         ];
         int totalRows = parts.Sum(p => p.Windows.Count);
+        double seconds = clock.Elapsed.TotalSeconds;
         ContextWindows train = parts[0].Windows;
         string[] shown = [.. Enumerable.Range(0, Math.Min(rowsToShow, train.Count)).Select(r => DescribeRow(train, r, vocabulary))];
 
@@ -86,6 +86,10 @@ internal static class FeaturizeCommand
         foreach (var (name, names, windows) in parts) splits[name] = new JsonObject { ["names"] = names.Count, ["rows"] = windows.Count };
         figures["splits"] = splits;
         figures["sampleRows"] = new JsonArray([.. shown.Select(s => (JsonNode)s)]);
+        // For scale checks: the whole command (load, vocabulary, split, featurize) and the process' peak memory.
+        figures["seconds"] = Math.Round(seconds, 3);
+        figures["rowsPerSecond"] = Math.Round(totalRows / Math.Max(seconds, 1e-9));
+        figures["peakWorkingSetBytes"] = Process.GetCurrentProcess().PeakWorkingSet64;
     }
 
     private static string DescribeRow(ContextWindows windows, int row, Vocabulary vocabulary) =>

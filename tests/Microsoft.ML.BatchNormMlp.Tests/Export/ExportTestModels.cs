@@ -4,7 +4,7 @@ using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Export;
 
-/// <summary>Small random models of every architecture, and an independent eval-mode forward pass to check them against.</summary>
+/// <summary>Small random models of every architecture, and their evaluation-mode logits by the engine.</summary>
 internal static class ExportTestModels
 {
     /// <summary>A vocabulary of n symbols: the boundary "." then "a", "b", ...</summary>
@@ -72,74 +72,20 @@ internal static class ExportTestModels
         return x;
     }
 
-    /// <summary>Logits of the model on its input, by <see cref="FoldedMlp"/> (folded) or <see cref="ReferenceForward"/> (unfolded).</summary>
+    /// <summary>Logits of the model on its input, by <see cref="FoldedMlp"/> (folded) or <see cref="NetworkForward"/> (unfolded).</summary>
     public static float[] Logits(ModelState model, int[]? ids, float[]? features, int rows) => model.Folded
         ? (model.Config.IsDense ? new FoldedMlp(model).ForwardDense(features, rows) : new FoldedMlp(model).Forward(ids, rows))
-        : ReferenceForward(model, ids, features, rows);
+        : NetworkForward(model, ids, features, rows);
 
-    /// <summary>
-    /// The unfolded network in evaluation mode, written as plainly as possible (scalar loops, BatchNorm from its
-    /// running statistics) to be an independent oracle until the engine's network lands. Follows ARCHITECTURE.md.
-    /// </summary>
-    public static float[] ReferenceForward(ModelState model, int[]? ids, float[]? features, int rows)
+    /// <summary>The unfolded model in evaluation mode: the engine's <see cref="MlpNetwork"/> holding the model's tensors.</summary>
+    public static float[] NetworkForward(ModelState model, int[]? ids, float[]? features, int rows)
     {
-        var c = model.Config;
-        var t = model.Tensors;
-        var logits = new float[rows * c.OutputWidth];
-        for (int r = 0; r < rows; r++)
-        {
-            float[] h = new float[c.InputWidth];
-            if (c.IsDense) Array.Copy(features!, r * c.DenseInputWidth, h, 0, c.DenseInputWidth);
-            else
-                for (int j = 0; j < c.ContextLength; j++)
-                    Array.Copy(t["embedding.weight"], ids![r * c.ContextLength + j] * c.EmbeddingWidth, h, j * c.EmbeddingWidth, c.EmbeddingWidth);
-
-            for (int i = 0; i < c.HiddenWidths.Count; i++)
-            {
-                string p = $"hidden.{i}";
-                float[] y;
-                if (c.BlockStyle == BlockStyle.PostActivation)
-                {
-                    y = Linear(h, t[$"{p}.linear.weight"], t.GetValueOrDefault($"{p}.linear.bias"));
-                    if (c.HiddenBatchNorm) y = Norm(y, t, $"{p}.norm", c.BatchNormEpsilon);
-                    y = Act(y, c.Activation);
-                }
-                else if (i == 0) y = Linear(h, t[$"{p}.linear.weight"], t.GetValueOrDefault($"{p}.linear.bias"));
-                else
-                {
-                    var z = c.HiddenBatchNorm ? Norm(h, t, $"{p}.norm", c.BatchNormEpsilon) : h;
-                    y = Linear(Act(z, c.Activation), t[$"{p}.linear.weight"], t.GetValueOrDefault($"{p}.linear.bias"));
-                }
-                h = c.Residual && i > 0 && y.Length == h.Length ? h.Zip(y, (a, b) => a + b).ToArray() : y;
-            }
-            var o = Linear(h, t["output.weight"], t.GetValueOrDefault("output.bias"));
-            if (c.OutputBatchNorm) o = Norm(o, t, "output_norm", c.BatchNormEpsilon);
-            Array.Copy(o, 0, logits, r * c.OutputWidth, c.OutputWidth);
-        }
-        return logits;
+        Assert.That(model.Folded, Is.False, "NetworkForward runs unfolded models");
+        var network = new MlpNetwork(model.Config);
+        StateDictionary.Load(network, TensorLayout.Expected(model.Config).Select(s => new TensorValue(s.Name, s.Shape, model.Tensors[s.Name])));
+        var input = ids is null ? NetworkInput.Dense(features) : NetworkInput.Ids(ids);
+        return network.Forward(input, rows, training: false).ToArray();
     }
-
-    private static float[] Linear(float[] x, float[] w, float[]? b)
-    {
-        int outputs = w.Length / x.Length;
-        var y = new float[outputs];
-        for (int o = 0; o < outputs; o++)
-        {
-            float s = b?[o] ?? 0f;
-            for (int k = 0; k < x.Length; k++) s += x[k] * w[o * x.Length + k];
-            y[o] = s;
-        }
-        return y;
-    }
-
-    private static float[] Norm(float[] x, IReadOnlyDictionary<string, float[]> t, string p, float eps)
-    {
-        var (g, b, m, v) = (t[$"{p}.weight"], t[$"{p}.bias"], t[$"{p}.running_mean"], t[$"{p}.running_var"]);
-        return x.Select((xi, j) => (xi - m[j]) / MathF.Sqrt(v[j] + eps) * g[j] + b[j]).ToArray();
-    }
-
-    private static float[] Act(float[] x, Activation a) =>
-        x.Select(v => a == Activation.Tanh ? MathF.Tanh(v) : MathF.Max(v, 0f)).ToArray();
 
     public static string TempDirectory()
     {

@@ -81,7 +81,7 @@ public class NameCorpusTests
     {
         byte[] bytes = [0xFF, 0xFE, .. Encoding.Unicode.GetBytes("emma\n")];
         var e = Assert.Throws<InvalidDataException>(() => NameCorpus.Parse(bytes, "utf16.txt"));
-        Assert.That(e!.Message, Is.EqualTo("utf16.txt: the file starts with a UTF-16 byte order mark; save it as UTF-8."));
+        Assert.That(e!.Message, Is.EqualTo("utf16.txt: the file looks like UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8."));
     }
 
     [Test]
@@ -103,8 +103,8 @@ public class NameCorpusTests
     [Test]
     public void ControlCharacter_NamesLineAndCharacter()
     {
-        var e = Assert.Throws<InvalidDataException>(() => Parse("emma\nav\u0000a\n"));
-        Assert.That(e!.Message, Is.EqualTo("test.txt, line 2, character 3: control character U+0000 is not allowed in a name."));
+        var e = Assert.Throws<InvalidDataException>(() => Parse("emma\nav\u0007a\n"));
+        Assert.That(e!.Message, Is.EqualTo("test.txt, line 2, character 3: control character U+0007 is not allowed in a name."));
     }
 
     [Test]

@@ -15,8 +15,10 @@ internal static class OnnxExport
     public const int Opset = 13;
     public const string IdsInput = "ids", FeaturesInput = "features", LogitsOutput = "logits";
 
+    /// <exception cref="ArgumentException">The model state is invalid (config, vocabulary, a tensor missing, misshapen or not finite); the message names it.</exception>
     public static byte[] ToBytes(ModelState model)
     {
+        ModelValidation.Check(model, problem => new ArgumentException($"Cannot export to ONNX: {problem}.", nameof(model)));
         var builder = new GraphBuilder(model);
         return builder.Build();
     }
