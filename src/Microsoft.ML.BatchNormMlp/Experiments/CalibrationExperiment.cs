@@ -69,7 +69,8 @@ internal static class CalibrationExperiment
     {
         var order = Enumerable.Range(0, calibrated.Length).OrderBy(j => calibrated[j]).ToArray();
         var x = order.Select((_, i) => (double)i).ToArray();
-        return new LineChart { Title = "BatchNorm means per hidden unit (sorted by the calibrated mean)", XLabel = "Hidden unit (sorted)", YLabel = "Mean of the pre-activation", Markers = true }
+        // A short title: a long one is clipped at the chart's edges.
+        return new LineChart { Title = "BatchNorm mean per hidden unit", XLabel = "Hidden unit, sorted by its calibrated mean", YLabel = "Mean of the pre-activation", Markers = true, Width = 1000, Height = 420 }
             .Add(new LineSeries("Running (training)", x, order.Select(j => (double)running[j]).ToArray()))
             .Add(new LineSeries("Calibrated (training set)", x, order.Select(j => (double)calibrated[j]).ToArray()));
     }
