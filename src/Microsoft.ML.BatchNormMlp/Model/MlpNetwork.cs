@@ -245,9 +245,10 @@ internal sealed class MlpNetwork
 
     /// <summary>
     /// Back-propagates ∂loss/∂logits [B, K] through the last forward pass, writing every parameter's gradient; tells
-    /// <paramref name="sink"/> as each layer's gradients become final (see <see cref="IGradientSink"/>).
+    /// <paramref name="sink"/> as each layer's gradients become final (see <see cref="IGradientSink"/>), and
+    /// <paramref name="observer"/> each hidden layer's output gradient (diagnostics; null on ordinary steps).
     /// </summary>
-    public void Backward(ReadOnlySpan<float> dLogits, IGradientSink? sink = null)
+    public void Backward(ReadOnlySpan<float> dLogits, IGradientSink? sink = null, IBackwardObserver? observer = null)
     {
         var ws = _last ?? throw new InvalidOperationException("Backward needs a forward pass first.");
         if (ws.ForwardOnly) throw new InvalidOperationException("Backward needs the activations of the last forward pass: run it in training mode or with keepActivations.");
@@ -277,6 +278,7 @@ internal sealed class MlpNetwork
             float[] hPrev = i == 0 ? ws.Input : ws.Stream[i - 1];
             int o = c.HiddenWidths[i], w = _inputWidths[i];
             var dStream = cur.AsSpan(0, batch * o);                  // ∂L/∂h_i  [B, o]
+            observer?.LayerOutputGradient(i, dStream);
             bool needDx = i > 0 || needInputGradient;
             if (!pre)
             {

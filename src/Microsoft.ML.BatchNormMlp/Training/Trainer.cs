@@ -52,6 +52,9 @@ internal sealed class Trainer
 
     public Optimizer Optimizer => _optimizer;
 
+    /// <summary>Sees every step of <see cref="Train"/> (diagnostics, loss curves); null: nothing is observed.</summary>
+    public ITrainingObserver? Observer { get; set; }
+
     /// <summary>Steps taken so far; <see cref="Train"/> continues from here up to <see cref="TrainingOptions.Steps"/>.</summary>
     public int CompletedSteps => _completedSteps;
 
@@ -173,9 +176,12 @@ internal sealed class Trainer
             lr = o.LearningRate.At(step, o.Steps);
             if (!double.IsFinite(loss)) throw new NonFiniteLossException(step, loss, net.FirstNonFiniteActivation(), lr, c.HiddenBatchNorm);
             _optimizer.BeginStep(lr);
-            net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null);   // fused: each layer is updated while its gradient is in cache
+            var observer = Observer;
+            var layerGradients = observer?.BeforeBackward(step);
+            net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null, layerGradients);   // fused: each layer is updated while its gradient is in cache
             if (!o.FuseOptimizerStep) _optimizer.GradientsReady(0, net.Parameters.Count);
             _optimizer.EndStep();
+            observer?.StepCompleted(step, net, loss, lr);
 
             int done = step + 1;
             _completedSteps = done;
