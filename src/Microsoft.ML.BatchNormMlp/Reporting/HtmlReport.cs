@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.IO;
 using System.Net;
 using System.Text;
 

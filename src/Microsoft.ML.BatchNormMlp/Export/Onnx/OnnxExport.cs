@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.IO;
 using Microsoft.ML.BatchNormMlp.Model;
 using static Microsoft.ML.BatchNormMlp.Export.Onnx.OnnxProto;
 
@@ -26,23 +27,7 @@ internal static class OnnxExport
     /// <summary>Writes the ONNX model atomically (temp file in the same directory, then rename).</summary>
     public static void Save(string path, ModelState model)
     {
-        var bytes = ToBytes(model);
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        AtomicFile.WriteAllBytes(path, ToBytes(model));
     }
 
     private sealed class GraphBuilder(ModelState model)
