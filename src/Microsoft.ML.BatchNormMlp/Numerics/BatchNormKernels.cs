@@ -9,9 +9,13 @@ namespace Microsoft.ML.BatchNormMlp.Numerics;
 /// batch mean and the biased variance and moves the running statistics by <c>momentum</c> towards the batch mean and
 /// the unbiased variance; inference uses the running statistics. An optional activation is fused after the affine
 /// transform (post-activation blocks: <c>tanh(bn(z))</c>).
-/// How: 16 columns at a time (a zmm register; the last block is masked), each pass walking the B rows, so the
-/// statistics of a column block never leave registers; column sums run in row order, hence deterministically.
-/// Nothing is allocated. Backward recomputes x̂ from x, mean and 1/σ instead of storing it.
+/// How (training): each pass walks the batch row by row, 16 columns at a time (a zmm register; the last block is
+/// masked), accumulating per-column sums in the [H] outputs (mean, invStd, dGamma, dBeta), which stay in L1. Rows are
+/// read contiguously: walking one column block down the rows instead (statistics in registers) touches lines
+/// 4 KiB apart at width 1024, which all fall in one L1 set and evict each other.
+/// Each column is still reduced in row order, hence deterministically, and the scalar path performs the same
+/// operations in the same order (bit-identical). Nothing is allocated. Backward recomputes x̂ from x, mean and 1/σ
+/// instead of storing it. Inference keeps the column-block walk (no [H] scratch for the scale).
 /// </summary>
 internal static unsafe class BatchNormKernels
 {
@@ -65,63 +69,87 @@ internal static unsafe class BatchNormKernels
         float unbias = batch / (float)(batch - 1);
         fixed (float* px = x, py = y, pg = gamma, pb = beta, pm = mean, ps = invStd, prm = runningMean, prv = runningVar)
         {
-            int j = 0;
             if (level == SimdLevel.Vector512)
             {
+                // Pass 1: column sums, row by row (mean holds them). Row 0 is copied: 0 + x is x.
                 var vb = Vector512.Create((float)batch);
-                for (; j < features; j += 16)
+                for (int j = 0; j < features; j += 16) { var m = Mask(features - j); Store(pm + j, Load(px + j, m), m); }
+                for (int i = 1; i < batch; i++)
                 {
-                    var mask = Mask(features - j);
-                    var sum = Vector512<float>.Zero;
-                    for (int i = 0; i < batch; i++) sum += Load(px + (long)i * features + j, mask);
-                    var mu = sum / vb;
-                    var sq = Vector512<float>.Zero;
-                    for (int i = 0; i < batch; i++)
+                    float* row = px + (long)i * features;
+                    for (int j = 0; j < features; j += 16) { var m = Mask(features - j); Store(pm + j, Load(pm + j, m) + Load(row + j, m), m); }
+                }
+                for (int j = 0; j < features; j += 16)
+                {
+                    var m = Mask(features - j);
+                    Store(pm + j, Load(pm + j, m) / vb, m);
+                    Store(ps + j, Vector512<float>.Zero, m);
+                }
+                // Pass 2: Σ(x − μ)², row by row (invStd holds it).
+                for (int i = 0; i < batch; i++)
+                {
+                    float* row = px + (long)i * features;
+                    for (int j = 0; j < features; j += 16)
                     {
-                        var d = Load(px + (long)i * features + j, mask) - mu;
-                        sq = Vector512.FusedMultiplyAdd(d, d, sq);
+                        var m = Mask(features - j);
+                        var d = Load(row + j, m) - Load(pm + j, m);
+                        Store(ps + j, Vector512.FusedMultiplyAdd(d, d, Load(ps + j, m)), m);
                     }
-                    var variance = sq / vb;
-                    var inv = Vector512<float>.One / Vector512.Sqrt(variance + Vector512.Create(eps));
-                    var scale = Load(pg + j, mask) * inv;
-                    var shift = Load(pb + j, mask);
-                    for (int i = 0; i < batch; i++)
-                    {
-                        float* row = px + (long)i * features + j;
-                        Store(py + (long)i * features + j, Vector512.FusedMultiplyAdd(Load(row, mask) - mu, scale, shift), mask);
-                    }
-                    Store(pm + j, mu, mask);
-                    Store(ps + j, inv, mask);
+                }
+                for (int j = 0; j < features; j += 16)
+                {
+                    var m = Mask(features - j);
+                    var variance = Load(ps + j, m) / vb;
+                    Store(ps + j, Vector512<float>.One / Vector512.Sqrt(variance + Vector512.Create(eps)), m);
                     if (updateRunning)
                     {
                         var keep = Vector512.Create(1 - momentum); var take = Vector512.Create(momentum);
-                        Store(prm + j, keep * Load(prm + j, mask) + take * mu, mask);
-                        Store(prv + j, keep * Load(prv + j, mask) + take * (variance * Vector512.Create(unbias)), mask);
+                        Store(prm + j, keep * Load(prm + j, m) + take * Load(pm + j, m), m);
+                        Store(prv + j, keep * Load(prv + j, m) + take * (variance * Vector512.Create(unbias)), m);
+                    }
+                }
+                // Pass 3: normalize, scale, shift and (tanh) activate each row while it is in registers.
+                bool tanh = activation == FusedActivation.Tanh;
+                for (int i = 0; i < batch; i++)
+                {
+                    long at = (long)i * features;
+                    for (int j = 0; j < features; j += 16)
+                    {
+                        var m = Mask(features - j);
+                        var v = Vector512.FusedMultiplyAdd(Load(px + at + j, m) - Load(pm + j, m), Load(pg + j, m) * Load(ps + j, m), Load(pb + j, m));
+                        Store(py + at + j, tanh ? Tanh.Compute(v) : v, m);
                     }
                 }
             }
             else
             {
-                for (; j < features; j++)
+                for (int j = 0; j < features; j++) pm[j] = px[j];
+                for (int i = 1; i < batch; i++)
+                    for (int j = 0; j < features; j++) pm[j] += px[(long)i * features + j];
+                for (int j = 0; j < features; j++) { pm[j] /= batch; ps[j] = 0; }
+                for (int i = 0; i < batch; i++)
+                    for (int j = 0; j < features; j++) { float d = px[(long)i * features + j] - pm[j]; ps[j] = MathF.FusedMultiplyAdd(d, d, ps[j]); }
+                for (int j = 0; j < features; j++)
                 {
-                    float sum = 0;
-                    for (int i = 0; i < batch; i++) sum += px[(long)i * features + j];
-                    float mu = sum / batch, sq = 0;
-                    for (int i = 0; i < batch; i++) { float d = px[(long)i * features + j] - mu; sq = MathF.FusedMultiplyAdd(d, d, sq); }
-                    float variance = sq / batch, inv = 1f / MathF.Sqrt(variance + eps);
-                    float scale = pg[j] * inv, shift = pb[j];
-                    for (int i = 0; i < batch; i++)
-                        py[(long)i * features + j] = MathF.FusedMultiplyAdd(px[(long)i * features + j] - mu, scale, shift);
-                    pm[j] = mu; ps[j] = inv;
+                    float variance = ps[j] / batch;
+                    ps[j] = 1f / MathF.Sqrt(variance + eps);
                     if (updateRunning)
                     {
-                        prm[j] = (1 - momentum) * prm[j] + momentum * mu;
+                        prm[j] = (1 - momentum) * prm[j] + momentum * pm[j];
                         prv[j] = (1 - momentum) * prv[j] + momentum * (variance * unbias);
                     }
                 }
+                bool tanh = activation == FusedActivation.Tanh;
+                for (int i = 0; i < batch; i++)
+                    for (int j = 0; j < features; j++)
+                    {
+                        long at = (long)i * features + j;
+                        float v = MathF.FusedMultiplyAdd(px[at] - pm[j], pg[j] * ps[j], pb[j]);
+                        py[at] = tanh ? Tanh.Compute(v) : v;
+                    }
             }
         }
-        if (activation != FusedActivation.None) Activations.Forward(activation, y[..(int)size], y, level);
+        if (activation == FusedActivation.Relu) Activations.Forward(activation, y[..(int)size], y, level);
     }
 
     internal static void BackwardTraining(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx,
@@ -142,56 +170,56 @@ internal static unsafe class BatchNormKernels
             if (level == SimdLevel.Vector512)
             {
                 var vb = Vector512.Create((float)batch);
-                for (int j = 0; j < features; j += 16)
+                for (int j = 0; j < features; j += 16) { var m = Mask(features - j); Store(pdb + j, Vector512<float>.Zero, m); Store(pdg + j, Vector512<float>.Zero, m); }
+                // Pass 1: dBeta = Σ dz, dGamma = Σ dz·x̂, row by row.
+                for (int i = 0; i < batch; i++)
                 {
-                    var mask = Mask(features - j);
-                    var mu = Load(pm + j, mask); var inv = Load(ps + j, mask);
-                    Vector512<float> sumDz = Vector512<float>.Zero, sumDzXhat = Vector512<float>.Zero;
-                    for (int i = 0; i < batch; i++)
+                    long at = (long)i * features;
+                    for (int j = 0; j < features; j += 16)
                     {
-                        long at = (long)i * features + j;
-                        var xhat = (Load(px + at, mask) - mu) * inv;
-                        var dz = Dz(activation, Load(pdy + at, mask), py + at, mask);
-                        sumDz += dz;
-                        sumDzXhat = Vector512.FusedMultiplyAdd(dz, xhat, sumDzXhat);
+                        var m = Mask(features - j);
+                        var xhat = (Load(px + at + j, m) - Load(pm + j, m)) * Load(ps + j, m);
+                        var dz = Dz(activation, Load(pdy + at + j, m), py + at + j, m);
+                        Store(pdb + j, Load(pdb + j, m) + dz, m);
+                        Store(pdg + j, Vector512.FusedMultiplyAdd(dz, xhat, Load(pdg + j, m)), m);
                     }
-                    Store(pdb + j, sumDz, mask);
-                    Store(pdg + j, sumDzXhat, mask);
-                    // dx = γ/σ · (dz − mean(dz) − x̂·mean(dz·x̂))
-                    var k1 = Load(pg + j, mask) * inv; var k2 = sumDz / vb; var k3 = sumDzXhat / vb;
-                    for (int i = 0; i < batch; i++)
+                }
+                // Pass 2: dx = γ/σ · (dz − mean(dz) − x̂·mean(dz·x̂))
+                for (int i = 0; i < batch; i++)
+                {
+                    long at = (long)i * features;
+                    for (int j = 0; j < features; j += 16)
                     {
-                        long at = (long)i * features + j;
-                        var xhat = (Load(px + at, mask) - mu) * inv;
-                        var dz = Dz(activation, Load(pdy + at, mask), py + at, mask);
-                        var g = k1 * (dz - k2 - xhat * k3);
-                        if (accumulate) g += Load(pdx + at, mask);
-                        Store(pdx + at, g, mask);
+                        var m = Mask(features - j);
+                        var inv = Load(ps + j, m);
+                        var xhat = (Load(px + at + j, m) - Load(pm + j, m)) * inv;
+                        var dz = Dz(activation, Load(pdy + at + j, m), py + at + j, m);
+                        var g = Load(pg + j, m) * inv * (dz - Load(pdb + j, m) / vb - xhat * (Load(pdg + j, m) / vb));
+                        if (accumulate) g += Load(pdx + at + j, m);
+                        Store(pdx + at + j, g, m);
                     }
                 }
             }
             else
             {
-                for (int j = 0; j < features; j++)
-                {
-                    float mu = pm[j], inv = ps[j], sumDz = 0, sumDzXhat = 0;
-                    for (int i = 0; i < batch; i++)
+                for (int j = 0; j < features; j++) { pdb[j] = 0; pdg[j] = 0; }
+                for (int i = 0; i < batch; i++)
+                    for (int j = 0; j < features; j++)
                     {
                         long at = (long)i * features + j;
-                        float xhat = (px[at] - mu) * inv, dz = Dz(activation, pdy[at], py, at);
-                        sumDz += dz;
-                        sumDzXhat = MathF.FusedMultiplyAdd(dz, xhat, sumDzXhat);
+                        float xhat = (px[at] - pm[j]) * ps[j], dz = Dz(activation, pdy[at], py, at);
+                        pdb[j] += dz;
+                        pdg[j] = MathF.FusedMultiplyAdd(dz, xhat, pdg[j]);
                     }
-                    pdb[j] = sumDz; pdg[j] = sumDzXhat;
-                    float k1 = pg[j] * inv, k2 = sumDz / batch, k3 = sumDzXhat / batch;
-                    for (int i = 0; i < batch; i++)
+                for (int i = 0; i < batch; i++)
+                    for (int j = 0; j < features; j++)
                     {
                         long at = (long)i * features + j;
-                        float xhat = (px[at] - mu) * inv, dz = Dz(activation, pdy[at], py, at);
-                        float g = k1 * (dz - k2 - xhat * k3);
+                        float inv = ps[j];
+                        float xhat = (px[at] - pm[j]) * inv, dz = Dz(activation, pdy[at], py, at);
+                        float g = pg[j] * inv * (dz - pdb[j] / batch - xhat * (pdg[j] / batch));
                         pdx[at] = accumulate ? pdx[at] + g : g;
                     }
-                }
             }
         }
     }
