@@ -50,28 +50,48 @@ internal static class StepBenchmark
     /// <summary>Minimum warm-up time before measuring.</summary>
     public const double WarmupSeconds = 2.0;
 
-    public static StepBenchmarkResult Run(string presetName, int steps = 1000, int threads = 1, int repeats = 5, int warmupSteps = 2000, ulong seed = 42)
+    /// <summary>A preset's network on synthetic data, ready to take timed steps (also what BenchmarkDotNet drives).</summary>
+    internal sealed class Session
+    {
+        private readonly Dataset _data;
+
+        public Session(string presetName, int threads = 1, ulong seed = 42)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+            Preset = Presets.Get(presetName);
+            Network = new MlpNetwork(Preset.Config) { Threads = threads };
+            Initialization.Initialize(Network, Preset.Init, new Rng(seed));
+            _data = SyntheticData(Preset.Config, Preset.Config.IsDense ? 4000 : CharacterRows, seed);
+            // A constant rate, so that no measured step depends on where a schedule is; the preset's optimizer otherwise.
+            Options = Preset.Training with { LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed };
+        }
+
+        public Preset Preset { get; }
+
+        public MlpNetwork Network { get; }
+
+        public TrainingOptions Options { get; }
+
+        /// <summary>Takes <paramref name="steps"/> steps through a fresh <see cref="Trainer"/> on the same network; returns the last batch loss.</summary>
+        public double Train(int steps) => new Trainer(Network, Options with { Steps = steps }).Train(_data).LastBatchLoss;
+    }
+
+    public static StepBenchmarkResult Run(string presetName, int steps = 1000, int threads = 1, int repeats = 5, int warmupSteps = 2000, double warmupSeconds = WarmupSeconds, ulong seed = 42)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
-        var preset = Presets.Get(presetName);
-        var network = new MlpNetwork(preset.Config) { Threads = threads };
-        Initialization.Initialize(network, preset.Init, new Rng(seed));
-        var data = SyntheticData(preset.Config, preset.Config.IsDense ? 4000 : CharacterRows, seed);
-        // A constant rate: the measured steps must not depend on where a schedule is; the preset's optimizer otherwise.
-        var options = preset.Training with { LearningRate = new ConstantSchedule(preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed };
+        var session = new Session(presetName, threads, seed);
 
         // Warm-up by time as well as by steps: tiered compilation promotes the hot kernels on a background thread,
         // which a loaded machine starves; measured before that, a bn1 step ran at half speed.
-        double loss = 0;
+        double loss;
         var warm = Stopwatch.StartNew();
-        do loss = Train(network, options, data, warmupSteps); while (warm.Elapsed.TotalSeconds < WarmupSeconds);
+        do loss = session.Train(warmupSteps); while (warm.Elapsed.TotalSeconds < warmupSeconds);
         // Steady-state allocation: what 2·steps allocate beyond what steps allocate.
         long t0 = GC.GetAllocatedBytesForCurrentThread(), a0 = GC.GetTotalAllocatedBytes(precise: true);
-        Train(network, options, data, steps);
+        session.Train(steps);
         long t1 = GC.GetAllocatedBytesForCurrentThread(), a1 = GC.GetTotalAllocatedBytes(precise: true);
-        Train(network, options, data, 2 * steps);
+        session.Train(2 * steps);
         long t2 = GC.GetAllocatedBytesForCurrentThread(), a2 = GC.GetTotalAllocatedBytes(precise: true);
         double threadBytes = Math.Max(0, (t2 - t1) - (t1 - t0)) / (double)steps;
         double totalBytes = Math.Max(0, (a2 - a1) - (a1 - a0)) / (double)steps;
@@ -84,14 +104,14 @@ internal static class StepBenchmark
             var p0 = self.TotalProcessorTime;
             double c0 = ThreadCpuClock.NowMicroseconds();
             long w0 = Stopwatch.GetTimestamp();
-            loss = Train(network, options, data, steps);
+            loss = session.Train(steps);
             wall[r] = Stopwatch.GetElapsedTime(w0).TotalMicroseconds / steps;
             cpu[r] = (ThreadCpuClock.NowMicroseconds() - c0) / steps;
             self.Refresh();
             process[r] = (self.TotalProcessorTime - p0).TotalMicroseconds / steps;
         }
-        return new StepBenchmarkResult(preset.Name, threads, options.BatchSize, steps, repeats, Median(wall), Median(cpu), Median(process),
-            threadBytes, totalBytes, GemmFlops(network, options.BatchSize), loss);
+        return new StepBenchmarkResult(session.Preset.Name, threads, session.Options.BatchSize, steps, repeats, Median(wall), Median(cpu), Median(process),
+            threadBytes, totalBytes, GemmFlops(session.Network, session.Options.BatchSize), loss);
     }
 
     /// <summary>2·B·in·out for each of a Linear's three products (forward Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X).</summary>
@@ -102,9 +122,6 @@ internal static class StepBenchmark
         flops += 3 * 2.0 * batch * network.Output.Inputs * network.Output.Outputs;
         return flops;
     }
-
-    private static double Train(MlpNetwork network, TrainingOptions options, Dataset data, int steps)
-        => new Trainer(network, options with { Steps = steps }).Train(data).LastBatchLoss;
 
     private static Dataset SyntheticData(MlpConfig c, int rows, ulong seed)
     {
