@@ -51,10 +51,13 @@ internal static class StepQuick
         var ids = new int[B * c.ContextLength]; var labels = new int[B];
         var sgd = new Sgd(net.Parameters);
         double sample = 0, fwd = 0, loss = 0, bwd = 0;
+        int counted = 0;
         const int N = 3000;
-        for (int s = 0; s < N + 500; s++)
+        var warm = Stopwatch.StartNew();   // past tiered compilation, as StepBenchmark does
+        for (int s = 0; ; s++)
         {
-            bool timed = s >= 500;
+            bool timed = warm.Elapsed.TotalSeconds >= StepBenchmark.WarmupSeconds;
+            if (timed && ++counted > N) break;
             double t0 = ThreadCpuClock.NowMicroseconds();
             for (int i = 0; i < ids.Length; i++) ids[i] = rng.NextInt(c.VocabularySize);
             for (int i = 0; i < B; i++) labels[i] = rng.NextInt(c.OutputWidth);
