@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.Training;
 using System.Diagnostics;
 using Microsoft.ML.BatchNormMlp.Numerics;
 

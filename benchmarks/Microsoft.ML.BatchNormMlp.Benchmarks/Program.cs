@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.Training;
 using System.Globalization;
 using BenchmarkDotNet.Running;
 
@@ -10,6 +11,7 @@ internal static class Program
         // Quick Stopwatch modes for figures in seconds; anything else goes to BenchmarkDotNet.
         switch (args.FirstOrDefault())
         {
+            case "step": return StepQuick.Run(args[1..]);
             case "inference": return InferenceThroughput.Run(args[1..]);
             case "folding": return FoldingFigures.Run(args[1..]);
             case "peak":

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Layers;
@@ -27,20 +26,8 @@ internal sealed class Linear
     /// <summary>y (+)= x·Wᵀ + b. With <paramref name="accumulate"/> the result is added to y (a residual stream).</summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, bool accumulate = false, int threads = 1) // x [B, in], y [B, out]
     {
-        var yb = y[..(batch * Outputs)];
-        if (Bias is null)
-        {
-            Gemm.MultiplyNT(x[..(batch * Inputs)], Weight.Data, yb, batch, Outputs, Inputs, accumulate, threads);
-            return;
-        }
-        // Seed the output with the bias (or add it to the stream) and let the product accumulate onto it.
-        for (int r = 0; r < batch; r++)
-        {
-            var row = yb.Slice(r * Outputs, Outputs);
-            if (accumulate) TensorPrimitives.Add(row, Bias.Data, row);
-            else Bias.Data.CopyTo(row);
-        }
-        Gemm.MultiplyNT(x[..(batch * Inputs)], Weight.Data, yb, batch, Outputs, Inputs, accumulate: true, threads);
+        // The GEMM adds the bias as it stores each tile: no second pass over y.
+        Gemm.MultiplyNT(x[..(batch * Inputs)], Weight.Data, y[..(batch * Outputs)], batch, Outputs, Inputs, accumulate, threads, Bias is null ? default : Bias.Data);
     }
 
     /// <summary>
@@ -51,12 +38,7 @@ internal sealed class Linear
     {
         var dyb = dy[..(batch * Outputs)];
         Gemm.MultiplyTN(dyb, x[..(batch * Inputs)], Weight.Grad, Outputs, Inputs, batch, accumulate: false, threads);
-        if (Bias is not null)
-        {
-            var db = Bias.Grad.AsSpan();
-            db.Clear();
-            for (int r = 0; r < batch; r++) TensorPrimitives.Add(db, dyb.Slice(r * Outputs, Outputs), db);
-        }
+        if (Bias is not null) ColumnSums.Add(dyb, batch, Outputs, Bias.Grad);
         if (!dx.IsEmpty)
             Gemm.MultiplyNN(dyb, Weight.Data, dx[..(batch * Inputs)], batch, Inputs, Outputs, accumulateDx, threads);
     }

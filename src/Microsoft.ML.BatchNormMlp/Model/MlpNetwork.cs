@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.BatchNormMlp.Layers;
+using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Model;
 
@@ -21,7 +22,7 @@ internal sealed class MlpNetwork
 {
     private readonly Dictionary<int, Workspace> _workspaces = [];
     private readonly Dictionary<int, Workspace> _forwardOnly = [];
-    private readonly Nonlinearity _act;
+    private readonly FusedActivation _act;
     private readonly int[] _inputWidths;
     private readonly bool[] _adds;
     private Workspace? _last;
@@ -33,7 +34,12 @@ internal sealed class MlpNetwork
         ArgumentNullException.ThrowIfNull(config);
         Validate(config);
         Config = config;
-        _act = NonlinearityKernels.From(config.Activation);
+        _act = config.Activation switch
+        {
+            Activation.Tanh => FusedActivation.Tanh,
+            Activation.Relu => FusedActivation.Relu,
+            _ => throw new ArgumentOutOfRangeException(nameof(config), config.Activation, "Unknown activation."),
+        };
         var tensors = new List<NamedTensor>();
         if (!config.IsDense)
         {
@@ -167,7 +173,6 @@ internal sealed class MlpNetwork
     private ReadOnlySpan<float> Run(Workspace ws, NetworkInput input, int batch, bool training, bool stateless, int t)
     {
         var c = Config;
-        Span<float> scratch = stateless ? ws.NormScale : default;
         if (input.IsDense != c.IsDense)
             throw new ArgumentException(c.IsDense ? "This network reads dense feature rows, not symbol ids." : "This network reads symbol ids, not dense feature rows.", nameof(input));
         if (c.IsDense)
@@ -198,7 +203,7 @@ internal sealed class MlpNetwork
                 var z = ws.LinearOut[i].AsSpan(0, n);
                 var y = ws.Activated[i].AsSpan(0, n);
                 lin.Forward(hs, z, batch, threads: t);
-                NormalizeAndActivate(norm, z, y, batch, training, scratch);
+                NormalizeAndActivate(norm, z, y, batch, training, stateless);
                 if (_adds[i]) TensorPrimitives.Add(hs, y, stream);
             }
             else if (i == 0)
@@ -208,7 +213,7 @@ internal sealed class MlpNetwork
             else
             {
                 var a = ws.Activated[i].AsSpan(0, hn);
-                NormalizeAndActivate(norm, hs, a, batch, training, scratch);
+                NormalizeAndActivate(norm, hs, a, batch, training, stateless);
                 if (_adds[i])
                 {
                     hs.CopyTo(stream);
@@ -224,23 +229,18 @@ internal sealed class MlpNetwork
         Output.Forward(h.AsSpan(0, hn), ws.OutputLinear, batch, threads: t);
         if (OutputNorm is not null)
         {
-            if (stateless) OutputNorm.Infer(ws.OutputLinear, ws.Logits, batch, Nonlinearity.Identity, scratch);
+            if (stateless) OutputNorm.Infer(ws.OutputLinear, ws.Logits, batch, FusedActivation.None);
             else OutputNorm.Forward(ws.OutputLinear, ws.Logits, batch, training);
         }
         return ws.Logits.AsSpan(0, k);
     }
 
-    // A non-empty scratch selects the stateless evaluation path (BatchNorm1d.Infer).
-    private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training, Span<float> scratch)
+    // Stateless selects the evaluation path that writes no layer state (BatchNorm1d.Infer).
+    private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training, bool stateless)
     {
-        if (norm is not null)
-        {
-            if (scratch.IsEmpty) norm.Forward(x, y, batch, training, _act);
-            else norm.Infer(x, y, batch, _act, scratch);
-            return;
-        }
-        x.CopyTo(y);
-        NonlinearityKernels.Apply(_act, y);
+        if (norm is null) Activations.Forward(_act, x, y);
+        else if (stateless) norm.Infer(x, y, batch, _act);
+        else norm.Forward(x, y, batch, training, _act);
     }
 
     /// <summary>
@@ -284,7 +284,7 @@ internal sealed class MlpNetwork
             {
                 var dz = ws.Scratch.AsSpan(0, batch * o);          // ∂L/∂z    [B, o]
                 if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dStream, dz, batch, _act);
-                else NonlinearityKernels.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dStream, dz);
+                else Activations.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dStream, dz);
                 if (_adds[i]) lin.Backward(hPrev, dz, cur, batch, accumulateDx: true, threads: t);   // the stream's own gradient stays in cur
                 else
                 {
@@ -307,9 +307,7 @@ internal sealed class MlpNetwork
                 if (norm is not null) norm.Backward(hPrev, a, da, dPrev, batch, _act, accumulateDx: _adds[i]);
                 else
                 {
-                    NonlinearityKernels.Backward(_act, a.AsSpan(0, batch * w), da, da);
-                    if (_adds[i]) TensorPrimitives.Add(dPrev, da, dPrev);
-                    else da.CopyTo(dPrev);
+                    Activations.Backward(_act, a.AsSpan(0, batch * w), da, dPrev, accumulate: _adds[i]);
                 }
                 if (!_adds[i]) (cur, other) = (other, cur);
             }
@@ -489,7 +487,7 @@ internal sealed class MlpNetwork
     private void NormalizeAndActivateInPlace(BatchNorm1d? norm, Span<float> x, int rows)
     {
         if (norm is not null) norm.Forward(x, x, rows, training: false, _act);
-        else NonlinearityKernels.Apply(_act, x);
+        else Activations.Forward(_act, x, x);
     }
 
     // A unit's parameters are contiguous in Parameters (layout order); null entries are absent tensors.

@@ -57,7 +57,6 @@ internal sealed class Workspace
         GradientA = forwardOnly ? [] : Buffer(maxWidth);
         GradientB = forwardOnly ? [] : Buffer(maxWidth);
         Scratch = forwardOnly ? [] : Buffer(maxWidth);
-        NormScale = new float[maxWidth];
     }
 
     /// <summary>Whether layers share buffers (evaluation only; see the constructor).</summary>
@@ -90,7 +89,4 @@ internal sealed class Workspace
     public float[] GradientB { get; }
 
     public float[] Scratch { get; }
-
-    /// <summary>[max width] scratch for <see cref="Layers.BatchNorm1d.Infer"/>'s per-feature scale (thread-safe evaluation).</summary>
-    public float[] NormScale { get; }
 }

@@ -70,14 +70,14 @@ public class LayerGradientTests
         Assert.That(ex!.Message, Does.Contain("Row 1, context position 1: symbol id 9 is outside the vocabulary [0, 5)"));
     }
 
-    [TestCase("Identity", true)]
+    [TestCase("None", true)]
     [TestCase("Tanh", true)]
     [TestCase("Relu", true)]
-    [TestCase("Identity", false)]
+    [TestCase("None", false)]
     [TestCase("Tanh", false)]
     public void BatchNorm_FusedWithActivation_GammaBetaAndInputGradients(string function, bool training)
     {
-        var f = Enum.Parse<Nonlinearity>(function);
+        var f = Enum.Parse<FusedActivation>(function);
         const int B = 6, H = 5;
         var rng = new Rng(11);
         var bn = new BatchNorm1d("bn", H);
@@ -96,7 +96,7 @@ public class LayerGradientTests
         Loss();
         var dx = new float[B * H];
         bn.Backward(x, y, r, dx, B, f);
-        float step = f == Nonlinearity.Relu ? 1e-3f : GradientCheck.Step;
+        float step = f == FusedActivation.Relu ? 1e-3f : GradientCheck.Step;
         GradientCheck.Check("dgamma", bn.Weight.Data, bn.Weight.Grad, Loss, step: step);
         GradientCheck.Check("dbeta", bn.Bias.Data, bn.Bias.Grad, Loss, step: step);
         GradientCheck.Check("dx", x, dx, Loss, samples: B * H, step: step);
@@ -111,28 +111,28 @@ public class LayerGradientTests
         var x = GradientCheck.Random(B * H, rng);
         var r = GradientCheck.Random(B * H, rng);
         var y = new float[B * H];
-        bn.Forward(x, y, B, training: true, Nonlinearity.Tanh);
+        bn.Forward(x, y, B, training: true, FusedActivation.Tanh);
         var plain = new float[B * H];
-        bn.Backward(x, y, r, plain, B, Nonlinearity.Tanh);
+        bn.Backward(x, y, r, plain, B, FusedActivation.Tanh);
         var acc = Enumerable.Repeat(0.5f, B * H).ToArray();
-        bn.Backward(x, y, r, acc, B, Nonlinearity.Tanh, accumulateDx: true);
+        bn.Backward(x, y, r, acc, B, FusedActivation.Tanh, accumulateDx: true);
         for (int i = 0; i < acc.Length; i++) Assert.That(acc[i], Is.EqualTo(plain[i] + 0.5f).Within(1e-6f));
     }
 
     [TestCase("Tanh")]
     [TestCase("Relu")]
-    public void Nonlinearity_BackwardFromOutputMatchesFiniteDifferences(string function)
+    public void Activation_BackwardFromOutputMatchesFiniteDifferences(string function)
     {
-        var f = Enum.Parse<Nonlinearity>(function);
+        var f = Enum.Parse<FusedActivation>(function);
         var rng = new Rng(9);
         var x = GradientCheck.Random(40, rng);   // 40: exercises the vector body and the scalar tail
         for (int i = 0; i < x.Length; i++) if (MathF.Abs(x[i]) < 0.05f) x[i] = 0.5f;   // keep ReLU's kink out of reach of the step
         var r = GradientCheck.Random(40, rng);
         var y = new float[40];
-        double Loss() { x.CopyTo(y, 0); NonlinearityKernels.Apply(f, y); return GradientCheck.Dot(y, r); }
+        double Loss() { x.CopyTo(y, 0); Activations.Forward(f, y, y); return GradientCheck.Dot(y, r); }
         Loss();
         var dx = new float[40];
-        NonlinearityKernels.Backward(f, y, r, dx);
+        Activations.Backward(f, y, r, dx);
         GradientCheck.Check(f.ToString(), x, dx, Loss, samples: 40);
     }
 

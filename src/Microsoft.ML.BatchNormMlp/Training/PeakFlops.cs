@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Microsoft.ML.BatchNormMlp.Benchmarks;
+namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>
 /// The machine's single-core float32 FMA peak: a register-only loop of independent Vector512 FMAs (12 chains, enough

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Microsoft.ML.BatchNormMlp.Benchmarks;
+namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>
 /// CPU time of the calling thread (Linux clock_gettime(CLOCK_THREAD_CPUTIME_ID)). On a shared machine wall time
