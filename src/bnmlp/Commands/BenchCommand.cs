@@ -1,57 +1,63 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.ML.BatchNormMlp.Training;
 
 namespace BatchNormMlp.Cli.Commands;
 
 /// <summary>
-/// <c>bnmlp bench</c>: the speed of one training step of a preset (forward, backward, optimizer) on synthetic data of
-/// the preset's shapes: microseconds per step, steps per second and bytes allocated per step after warm-up.
+/// <c>bnmlp bench</c>: the speed of one training step of a preset (sampling, forward, loss, backward with the
+/// optimizer update) on synthetic data of the preset's shapes, through the library's <see cref="StepBenchmark"/>
+/// (the same routine as the benchmarks project): microseconds per step, steps per second, GEMM GFLOP/s and bytes
+/// allocated per step in steady state.
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
         Option<string> preset = CommonOptions.Choice("--preset", "bn1", [.. Presets.Names], "The experiment whose step to time");
-        Option<int> steps = CommonOptions.Int("--steps", 2000, 1, 100_000_000, "Timed steps");
-        Option<int> warmup = CommonOptions.Int("--warmup", 0, 0, 100_000_000, "Untimed steps first; 0: as many as timed, at least 200");
+        Option<int> steps = CommonOptions.Int("--steps", 2000, 1, 100_000_000, "Timed steps per repeat");
+        Option<int> repeats = CommonOptions.Int("--repeats", 3, 1, 1000, "Timed repeats; the figures are their medians");
+        Option<int> warmup = CommonOptions.Int("--warmup", 2000, 0, 100_000_000, "Untimed warm-up steps per warm-up round");
+        Option<double?> warmupSeconds = CommonOptions.Number("--warmup-seconds", 0, 3600, "Warm up for at least this long (tiered JIT must promote the hot kernels; default 2)");
         Option<int> threads = CommonOptions.Int("--threads", 1, 1, 256, "Threads for the matrix products");
-        var command = new Command("bench", "Time training steps of a preset on synthetic data: us per step, steps per second, bytes allocated per step.")
+        var command = new Command("bench", "Time training steps of a preset on synthetic data: us per step, steps per second, GFLOP/s, bytes allocated per step.")
         {
-            preset, steps, warmup, threads,
+            preset, steps, repeats, warmup, warmupSeconds, threads,
         };
         CommandAction.Set(command, (parse, output, figures) =>
         {
-            int n = parse.GetValue(steps);
-            int w = parse.GetValue(warmup) is > 0 and int given ? given : Math.Max(200, n);
-            StepTiming.Result r;
+            StepBenchmarkResult r;
             try
             {
-                r = StepTiming.Run(parse.GetRequiredValue(preset), n, w, parse.GetValue(threads));
+                r = StepBenchmark.Run(parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(threads), parse.GetValue(repeats),
+                    Math.Max(1, parse.GetValue(warmup)), parse.GetValue(warmupSeconds) ?? StepBenchmark.WarmupSeconds);
             }
             catch (NonFiniteLossException e)
             {
                 throw new UserErrorException($"The synthetic run diverged, so its timing means nothing: {e.Diagnosis}");
             }
-            output.Line($"preset {r.Preset}: {r.Parameters} parameters, batch {r.BatchSize}, {r.Threads} thread(s), {r.WarmupSteps} warm-up steps, {r.Steps} timed steps (synthetic data)");
+            string clock = r.Threads == 1 ? "thread CPU time" : "wall time";
+            output.Line($"preset {r.Preset}: batch {r.Batch}, {r.Threads} thread(s), {r.Repeats} x {r.Steps} timed steps after warm-up (synthetic data; {clock})");
             output.Table(["", "value"],
             [
-                ["us per step", F(r.MicrosecondsPerStep, "F2")],
+                ["us per step", F(r.Microseconds, "F2")],
                 ["steps per second", F(r.StepsPerSecond, "F0")],
-                ["bytes allocated per step (step thread)", F(r.BytesPerStep, "F2")],
-                ["bytes allocated per step (all threads)", F(r.AllThreadsBytesPerStep, "F2")],
+                ["GEMM GFLOP/s", F(r.GigaflopsPerSecond, "F1")],
+                ["wall us per step", F(r.WallMicroseconds, "F2")],
+                ["bytes allocated per step (step thread)", F(r.ThreadBytesPerStep, "F2")],
+                ["bytes allocated per step (all threads)", F(r.TotalBytesPerStep, "F2")],
             ]);
             figures["preset"] = r.Preset;
             figures["steps"] = r.Steps;
-            figures["warmupSteps"] = r.WarmupSteps;
+            figures["repeats"] = r.Repeats;
             figures["threads"] = r.Threads;
-            figures["batchSize"] = r.BatchSize;
-            figures["parameters"] = r.Parameters;
-            figures["microsecondsPerStep"] = r.MicrosecondsPerStep;
+            figures["batchSize"] = r.Batch;
+            figures["microsecondsPerStep"] = r.Microseconds;
+            figures["wallMicrosecondsPerStep"] = r.WallMicroseconds;
             figures["stepsPerSecond"] = r.StepsPerSecond;
-            figures["bytesPerStep"] = r.BytesPerStep;
-            figures["allThreadsBytesPerStep"] = r.AllThreadsBytesPerStep;
+            figures["gigaflopsPerSecond"] = r.GigaflopsPerSecond;
+            figures["bytesPerStep"] = r.ThreadBytesPerStep;
+            figures["allThreadsBytesPerStep"] = r.TotalBytesPerStep;
         });
         return command;
     }

@@ -181,13 +181,14 @@ public class CommandTests
     [Test]
     public void Bench_ReportsMicrosecondsStepsPerSecondAndBytes()
     {
-        var (_, json) = Ok("bench", "--preset", "bn1", "--steps", "50", "--warmup", "50", "--json");
+        var (_, json) = Ok("bench", "--preset", "bn1", "--steps", "50", "--repeats", "2", "--warmup", "50", "--warmup-seconds", "0", "--json");
         double us = json.GetProperty("microsecondsPerStep").GetDouble();
         Assert.That(us, Is.GreaterThan(0));
         Assert.That(json.GetProperty("stepsPerSecond").GetDouble(), Is.EqualTo(1e6 / us).Within(1e-6 * 1e6 / us));
         Assert.That(json.GetProperty("bytesPerStep").GetDouble(), Is.GreaterThanOrEqualTo(0));
-        Assert.That(json.GetProperty("parameters").GetInt32(), Is.EqualTo(12097));
-        var (plain, _) = Ok("bench", "--preset", "mnist1d-res-bn", "--steps", "5", "--warmup", "5", "--threads", "2");
+        Assert.That(json.GetProperty("batchSize").GetInt32(), Is.EqualTo(32));
+        Assert.That(json.GetProperty("gigaflopsPerSecond").GetDouble(), Is.GreaterThan(0));
+        var (plain, _) = Ok("bench", "--preset", "mnist1d-res-bn", "--steps", "5", "--repeats", "1", "--warmup", "5", "--warmup-seconds", "0", "--threads", "2");
         Assert.That(plain, Does.Contain("us per step").And.Contain("bytes allocated per step"));
     }
 
