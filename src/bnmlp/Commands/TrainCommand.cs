@@ -221,6 +221,8 @@ internal static class TrainCommand
         if (checkpointPath is not null) figures["checkpoint"] = Path.GetFullPath(checkpointPath);
         figures["trainingSeconds"] = Math.Round(result.Elapsed.TotalSeconds, 3);
         figures["stepsPerSecond"] = Math.Round(result.StepsPerSecond, 1);
+        using (var self = System.Diagnostics.Process.GetCurrentProcess())
+            figures["peakWorkingSetBytes"] = self.PeakWorkingSet64;
     }
 
     // A live bar on the terminal: step, loss, steps/s and the time left. Spectre redraws it from its own thread.
