@@ -180,9 +180,11 @@ public class CheckpointFileTests
         Assert.That(ex!.Message, Is.EqualTo($"'{path}' is not a valid bnmlp-checkpoint/1 file: its contents do not match its 'sha256' (the file is corrupted or was edited)."));
     }
 
+    /// <summary>300 mutations in CI; BNMLP_FUZZ_ITERATIONS sets the count for the full run (as for model files).</summary>
     [Test]
     public void SeededMutations_EitherLoadTheSameCheckpointOrFailClearly()
     {
+        int count = int.TryParse(Environment.GetEnvironmentVariable("BNMLP_FUZZ_ITERATIONS"), out int n) && n > 0 ? n : 300;
         using var temp = new TempDirectory();
         string path = WriteCheckpoint(temp);
         var original = File.ReadAllBytes(path);
@@ -190,7 +192,7 @@ public class CheckpointFileTests
         var rng = new Rng(2026);
         int refused = 0;
         string mutated = Path.Combine(temp.Path, "mutated.ckpt");
-        for (int i = 0; i < 300; i++)
+        for (int i = 0; i < count; i++)
         {
             var bytes = (byte[])original.Clone();
             switch (rng.NextInt(3))
@@ -212,6 +214,7 @@ public class CheckpointFileTests
                 Assert.That(ex.Message, Does.StartWith($"'{mutated}' is not a valid "), $"mutation {i}");
             }
         }
-        Assert.That(refused, Is.GreaterThan(250));
+        TestContext.Out.WriteLine($"{count} checkpoint mutations: {refused} refused with a clear error, {count - refused} loaded identical contents");
+        Assert.That(refused, Is.GreaterThan(count * 5 / 6));
     }
 }
