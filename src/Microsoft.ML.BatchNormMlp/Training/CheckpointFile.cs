@@ -191,7 +191,6 @@ internal static class CheckpointFile
         Compare("optimizer", t.Optimizer, options.Optimizer);
         Compare("learning rate", t.LearningRate, options.LearningRate, Describe);
         Compare("weight decay", t.WeightDecay, options.WeightDecay);
-        Compare("context dropout", t.ContextDropout, options.ContextDropout);
         if (options.Optimizer == OptimizerKind.Sgd) Compare("momentum", t.Momentum, options.Momentum);
         else
         {
@@ -210,7 +209,6 @@ internal static class CheckpointFile
     {
         Seed = o.Seed, Steps = o.Steps, BatchSize = o.BatchSize, Sampling = o.Sampling, Optimizer = o.Optimizer, LearningRate = o.LearningRate,
         Momentum = o.Momentum, WeightDecay = o.WeightDecay, AdamBeta1 = o.AdamBeta1, AdamBeta2 = o.AdamBeta2, AdamEpsilon = o.AdamEpsilon, Threads = o.Threads,
-        ContextDropout = o.ContextDropout,
     };
 
     /// <summary>Deletes temporary files that an interrupted <see cref="Save"/> of <paramref name="path"/> left behind (a killed process cannot clean up).</summary>
@@ -304,7 +302,6 @@ internal static class CheckpointFile
         w.WriteNumber("adam_beta1", o.AdamBeta1);
         w.WriteNumber("adam_beta2", o.AdamBeta2);
         w.WriteNumber("adam_epsilon", o.AdamEpsilon);
-        w.WriteNumber("context_dropout", o.ContextDropout);
         w.WriteStartObject("learning_rate");
         switch (o.LearningRate)
         {
@@ -353,8 +350,6 @@ internal static class CheckpointFile
             AdamBeta1 = (float)ReadFinite(o, "adam_beta1"),
             AdamBeta2 = (float)ReadFinite(o, "adam_beta2"),
             AdamEpsilon = (float)ReadFinite(o, "adam_epsilon"),
-            // Absent in checkpoints written before the option existed: those runs had none.
-            ContextDropout = o.TryGetProperty("context_dropout", out _) ? (float)ReadFinite(o, "context_dropout") : 0f,
             LearningRate = lr,
             Threads = ReadInt(o, "threads", 1, 4096),
         };

@@ -166,7 +166,6 @@ internal sealed class Trainer
                 _cursor += rows;
             }
 
-            if (o.ContextDropout > 0 && !train.IsDense) ContextDropout.Apply(ids.AsSpan(0, rows * width), o.ContextDropout, o.Seed, step);
             var input = train.IsDense ? NetworkInput.Dense(features.AsSpan(0, rows * width)) : NetworkInput.Ids(ids.AsSpan(0, rows * width));
             var logits = net.Forward(input, rows, training: true);
             var ws = net.GetWorkspace(rows);

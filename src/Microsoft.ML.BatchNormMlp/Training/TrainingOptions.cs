@@ -59,12 +59,6 @@ internal sealed record TrainingOptions
     /// </summary>
     public bool FuseOptimizerStep { get; init; } = true;
 
-    /// <summary>
-    /// Probability that each context symbol of a training row is replaced by the boundary symbol (id 0), as if the
-    /// name started later (<see cref="Training.ContextDropout"/>); 0: off. Evaluation always sees the whole context.
-    /// </summary>
-    public float ContextDropout { get; init; }
-
     /// <summary>Recompute the BatchNorm statistics over the whole training set after the last step (the second seed).</summary>
     public bool CalibrateAfterTraining { get; init; }
 
@@ -88,7 +82,6 @@ internal sealed record TrainingOptions
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "CheckpointEvery must not be negative.");
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
-        if (!(ContextDropout >= 0 && ContextDropout < 1)) throw new ArgumentOutOfRangeException(nameof(ContextDropout), ContextDropout, "ContextDropout must be in [0, 1).");
         ArgumentNullException.ThrowIfNull(LearningRate);
     }
 }
