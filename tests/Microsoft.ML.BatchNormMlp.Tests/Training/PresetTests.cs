@@ -16,6 +16,7 @@ public class PresetTests
     [TestCase("deep50-res", 3269323)]
     [TestCase("mnist1d-res", 55610)]
     [TestCase("mnist1d-res-bn", 56610)]
+    [TestCase("quality", 739115)]
     public void Preset_HasPyTorchsParameterCount(string name, int count)
     {
         Assert.That(new MlpNetwork(Presets.Get(name).Config).ParameterCount, Is.EqualTo(count));
