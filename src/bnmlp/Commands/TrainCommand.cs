@@ -39,7 +39,7 @@ internal static class TrainCommand
         Option<int> samples = CommonOptions.Int("--samples", 10, 0, 1000, "Names to sample from the trained model (character presets)");
 
         // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
-        Option<int> context = CommonOptions.Int("--context", 3, 1, 64, "Previous symbols the model reads");
+        Option<int> context = CommonOptions.Int("--context", 0, 0, 64, "Previous symbols the model reads; 0: the preset's (3; quality: 8)");
         Option<int> embedding = CommonOptions.Int("--embedding", 0, 0, CharacterModelDefaults.MaxWidth, "Embedding width per symbol; 0 keeps the preset's");
         Option<int[]?> hidden = CommonOptions.IntList("--hidden", 1, CharacterModelDefaults.MaxWidth, CharacterModelDefaults.MaxHiddenLayers,
             "Hidden layer widths, first to last, e.g. 200,200");
@@ -104,9 +104,11 @@ internal static class TrainCommand
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {
-        bool dense = Presets.Get(r.Preset).Config.IsDense;
-        if (dense && (r.Overrides is not null || r.Context != 3))
+        MlpConfig presetConfig = Presets.Get(r.Preset).Config;
+        bool dense = presetConfig.IsDense;
+        if (dense && (r.Overrides is not null || r.Context != 0))
             throw new UserErrorException($"The architecture and optimizer flags apply to the character presets; '{r.Preset}' is an MNIST-1D preset.");
+        if (r.Context == 0) r = r with { Context = presetConfig.ContextLength };
         var (train, dev, vocabulary, source, trainSet, devSet) = LoadData(r.Preset, r.Data, r.Context);
         Preset preset = Presets.Get(r.Preset, vocabulary?.Count ?? 27);
         if (r.Overrides is not null)

@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.Training;
 using System.CommandLine;
 using System.Text.Json;
 using Microsoft.ML.BatchNormMlp.Export;
@@ -94,6 +95,18 @@ public class CommandTests
         Assert.That(config.HiddenBias, Is.True);
         Assert.That(json.TryGetProperty("samples", out _), Is.False, "--samples 0");
         Assert.That(json.GetProperty("trainLoss").GetDouble(), Is.LessThan(Math.Log(27) + 0.5));
+    }
+
+    [Test]
+    public void Train_PresetKeepsItsOwnContextUnlessTheFlagIsGiven()
+    {
+        // quality reads 8 symbols; a --context default of 3 once silently overrode it.
+        string path = Path.Combine(_temp.Path, "quality.safetensors");
+        var (_, json) = Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--steps", "3", "--out", path, "--samples", "0", "--json");
+        Assert.That(ModelFile.Load(path).Config.ContextLength, Is.EqualTo(Presets.QualityContext));
+        Assert.That(json.GetProperty("parameters").GetInt32(), Is.EqualTo(739115));
+        Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--context", "5", "--steps", "3", "--out", path, "--samples", "0");
+        Assert.That(ModelFile.Load(path).Config.ContextLength, Is.EqualTo(5));
     }
 
     [Test]
