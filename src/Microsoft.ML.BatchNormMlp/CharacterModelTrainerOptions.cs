@@ -85,7 +85,7 @@ public sealed class CharacterModelTrainerOptions
     /// <summary>Threads for the matrix products, 1 to <see cref="CharacterModelDefaults.MaxThreads"/>; <see langword="null"/>: the context's.</summary>
     public int? Threads { get; set; }
 
-    /// <summary>After the last step, recompute every BatchNorm's running statistics over the whole training set (the second seed).</summary>
+    /// <summary>After the last step, recompute every BatchNorm's running statistics over the whole training set (the second seed). Presets that calibrate (quality) do so whatever this says.</summary>
     public bool CalibrateAfterTraining { get; set; }
 
     /// <summary>A deep copy of these options.</summary>
@@ -184,7 +184,7 @@ public sealed class CharacterModelTrainerOptions
         {
             Steps = steps,
             BatchSize = BatchSize ?? t.BatchSize,
-            Sampling = Sampling.WithReplacement,
+            Sampling = t.Sampling, // the preset's: quality trains in shuffled epochs
             LearningRate = schedule,
             Optimizer = optimizer == OptimizerAlgorithm.Adam ? OptimizerKind.Adam : OptimizerKind.Sgd,
             Momentum = optimizer == OptimizerAlgorithm.Adam ? 0 : Momentum ?? t.Momentum,
@@ -194,7 +194,7 @@ public sealed class CharacterModelTrainerOptions
             Threads = Threads ?? contextThreads,
             // Initialization draws from Rng(seed); the sampler gets its own stream.
             Seed = unchecked((ulong)(uint)seed + 0x9E3779B97F4A7C15UL),
-            CalibrateAfterTraining = CalibrateAfterTraining,
+            CalibrateAfterTraining = CalibrateAfterTraining || t.CalibrateAfterTraining,
         };
         return (c, init, training, (uint)seed);
     }

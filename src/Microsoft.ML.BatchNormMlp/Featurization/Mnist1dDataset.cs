@@ -45,6 +45,9 @@ internal sealed class Mnist1dDataset
     {
         if (explicitDirectory is not null)
         {
+            // A single file cannot be both the train and the test set: refuse it rather than train and test on it.
+            if (File.Exists(Path.GetFullPath(explicitDirectory, baseDirectory ?? Directory.GetCurrentDirectory())))
+                throw new IOException($"'{explicitDirectory}' is a file; MNIST-1D data is a directory holding {Path.GetFileName(DataPaths.Mnist1dTrain)} and {Path.GetFileName(DataPaths.Mnist1dTest)} (or holding mnist1d/ with them).");
             string direct = Path.GetFullPath(Path.Combine(explicitDirectory, Path.GetFileName(relative)), baseDirectory ?? Directory.GetCurrentDirectory());
             if (File.Exists(direct)) return direct;
         }

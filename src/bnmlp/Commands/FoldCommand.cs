@@ -27,6 +27,8 @@ internal static class FoldCommand
         CharacterModel loaded = CharacterData.LoadModel(modelPath);
         if (loaded is not BatchNormCharacterModel model)
             throw new UserErrorException($"'{modelPath}' is already folded; fold the model bnmlp train wrote.");
+        if (!model.Configuration.HiddenBatchNorm && !model.Configuration.OutputBatchNorm)
+            throw new UserErrorException($"'{modelPath}' has no BatchNorm layers, so there is nothing to fold.");
         // Read and featurize the data before the fold and the write, so that a bad --data leaves no file behind.
         CharacterData.Corpus? corpus = dataPath is null ? null : CharacterData.Load(dataPath);
         CharacterDataset? all = corpus is null ? null : CharacterData.Featurize(corpus.Names.Names, model.Vocabulary, model.ContextLength, corpus.Path);

@@ -104,6 +104,8 @@ internal static class TrainCommand
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {
+        if (Directory.Exists(r.Out))
+            throw new UserErrorException($"--out '{r.Out}' is a directory; give the model file's path.");
         MlpConfig presetConfig = Presets.Get(r.Preset).Config;
         bool dense = presetConfig.IsDense;
         if (dense && (r.Overrides is not null || r.Context != 0))
@@ -154,6 +156,8 @@ internal static class TrainCommand
         output.Line($"preset: {preset.Name}{(r.Overrides is null ? "" : " with overrides")}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}");
 
         // Fail now, not after the training, if the model cannot be written there.
+        if (checkpointPath is not null && Directory.Exists(checkpointPath))
+            throw new UserErrorException($"The checkpoint path '{checkpointPath}' is a directory; give a file's path.");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(r.Out))!);
 
         // Ctrl+C stops between two steps; with a checkpoint path the trainer saves that step first.

@@ -53,6 +53,19 @@ public class TrainerOptionsTests
     }
 
     [Test]
+    public void Resolve_KeepsThePresetsSamplingAndCalibration()
+    {
+        // quality trains in shuffled epochs and calibrates; Resolve once forced sampling with replacement and no calibration.
+        var preset = Microsoft.ML.BatchNormMlp.Training.Presets.Get("quality");
+        var (_, _, training, _) = new CharacterModelTrainerOptions { Preset = "quality" }.Resolve(27, 8, null, 1);
+        Assert.That(training.Sampling, Is.EqualTo(preset.Training.Sampling));
+        Assert.That(training.Sampling, Is.EqualTo(Microsoft.ML.BatchNormMlp.Training.Sampling.ShuffledEpochs));
+        Assert.That(training.CalibrateAfterTraining, Is.True);
+        var (_, _, bn1, _) = new CharacterModelTrainerOptions { Preset = "bn1" }.Resolve(27, 3, null, 1);
+        Assert.That(bn1.CalibrateAfterTraining, Is.False);
+    }
+
+    [Test]
     public void Resolve_AppliesEveryOverride_AndTakesContextAndVocabularyFromTheData()
     {
         var options = new CharacterModelTrainerOptions

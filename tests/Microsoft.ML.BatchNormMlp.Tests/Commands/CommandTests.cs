@@ -110,6 +110,20 @@ public class CommandTests
     }
 
     [Test]
+    public void MistakesCaughtInReview_AreOneLineUserErrors()
+    {
+        // fold on a model without BatchNorm (was an internal error with a stack trace)
+        string plain = Path.Combine(_temp.Path, "plain.safetensors");
+        Ok("train", "--data", TestData.NamesPath, "--preset", "plain1", "--steps", "5", "--out", plain, "--samples", "0");
+        Cli.AssertUserError(["fold", "--model", plain, "--out", Path.Combine(_temp.Path, "plain-folded.safetensors")], "has no BatchNorm layers");
+        // --out naming a directory (was found only after the whole training)
+        Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--steps", "5", "--out", _temp.Path], "is a directory");
+        // MNIST-1D --data naming one file (trained and tested on that same file)
+        string test = TestData.Require(Microsoft.ML.BatchNormMlp.Featurization.DataPaths.Mnist1dTest);
+        Cli.AssertUserError(["train", "--preset", "mnist1d-res", "--data", test, "--steps", "5", "--out", Path.Combine(_temp.Path, "m.safetensors")], "is a file; MNIST-1D data is a directory");
+    }
+
+    [Test]
     public void Train_ContradictoryOrMisplacedFlags_AreOneLineUserErrors()
     {
         string o = Path.Combine(_temp.Path, "never.safetensors");
