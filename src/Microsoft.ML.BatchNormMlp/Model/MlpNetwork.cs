@@ -367,19 +367,35 @@ internal sealed class MlpNetwork
     }
 
     /// <summary>Mean cross-entropy over a whole data set in evaluation mode, in chunks of at most <paramref name="chunk"/> rows.</summary>
-    public double Evaluate(Dataset data, int chunk = 1024)
+    public double Evaluate(Dataset data, int chunk = 1024) => Score(data, chunk).Loss;
+
+    /// <summary>
+    /// Mean cross-entropy and top-1 accuracy (argmax, ties to the lowest id) over a whole data set in evaluation
+    /// mode, in chunks of at most <paramref name="chunk"/> rows.
+    /// </summary>
+    public (double Loss, double Accuracy) Score(Dataset data, int chunk = 1024)
     {
         CheckDataset(data, "evaluation");
         if (data.Count == 0) throw new ArgumentException("Cannot evaluate an empty data set.", nameof(data));
+        int k = Config.OutputWidth;
         double total = 0;
+        long correct = 0;
         for (int start = 0; start < data.Count; start += chunk)
         {
             int n = Math.Min(chunk, data.Count - start);
             var logits = Forward(data.Rows(start, n), n, training: false);
+            var labels = data.Labels.AsSpan(start, n);
+            for (int r = 0; r < n; r++)
+            {
+                var row = logits.Slice(r * k, k);
+                int best = 0;
+                for (int j = 1; j < k; j++) if (row[j] > row[best]) best = j;
+                if (best == labels[r]) correct++;
+            }
             // The gradient buffer is scratch here: the fused loss is fastest when it may write there.
-            total += SoftmaxCrossEntropy.Forward(logits, data.Labels.AsSpan(start, n), GetWorkspace(n, forwardOnly: true).DLogits, n, Config.OutputWidth) * n;
+            total += SoftmaxCrossEntropy.Forward(logits, labels, GetWorkspace(n, forwardOnly: true).DLogits, n, k) * n;
         }
-        return total / data.Count;
+        return (total / data.Count, (double)correct / data.Count);
     }
 
     /// <summary>
