@@ -395,24 +395,17 @@ internal static unsafe class GemmKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreTransposed8(float* c, nint ldc, Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3, Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* bias, bool add, int rows, int cols, Vector256<float> colMask)
     {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Transpose8.InPlace(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         var b = bias == null ? Vector256<float>.Zero : Avx.MaskLoad(bias, colMask);
         bool full = cols == 8;
-        StoreRow8(c + 0 * ldc, Avx.Permute2x128(s0, s4, 0x20), b, bias != null, add, full, colMask);
-        if (rows > 1) StoreRow8(c + 1 * ldc, Avx.Permute2x128(s1, s5, 0x20), b, bias != null, add, full, colMask);
-        if (rows > 2) StoreRow8(c + 2 * ldc, Avx.Permute2x128(s2, s6, 0x20), b, bias != null, add, full, colMask);
-        if (rows > 3) StoreRow8(c + 3 * ldc, Avx.Permute2x128(s3, s7, 0x20), b, bias != null, add, full, colMask);
-        if (rows > 4) StoreRow8(c + 4 * ldc, Avx.Permute2x128(s0, s4, 0x31), b, bias != null, add, full, colMask);
-        if (rows > 5) StoreRow8(c + 5 * ldc, Avx.Permute2x128(s1, s5, 0x31), b, bias != null, add, full, colMask);
-        if (rows > 6) StoreRow8(c + 6 * ldc, Avx.Permute2x128(s2, s6, 0x31), b, bias != null, add, full, colMask);
-        if (rows > 7) StoreRow8(c + 7 * ldc, Avx.Permute2x128(s3, s7, 0x31), b, bias != null, add, full, colMask);
+        StoreRow8(c + 0 * ldc, r0, b, bias != null, add, full, colMask);
+        if (rows > 1) StoreRow8(c + 1 * ldc, r1, b, bias != null, add, full, colMask);
+        if (rows > 2) StoreRow8(c + 2 * ldc, r2, b, bias != null, add, full, colMask);
+        if (rows > 3) StoreRow8(c + 3 * ldc, r3, b, bias != null, add, full, colMask);
+        if (rows > 4) StoreRow8(c + 4 * ldc, r4, b, bias != null, add, full, colMask);
+        if (rows > 5) StoreRow8(c + 5 * ldc, r5, b, bias != null, add, full, colMask);
+        if (rows > 6) StoreRow8(c + 6 * ldc, r6, b, bias != null, add, full, colMask);
+        if (rows > 7) StoreRow8(c + 7 * ldc, r7, b, bias != null, add, full, colMask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
