@@ -10,14 +10,14 @@ internal static class FoldingFigures
 {
     public static int Run(string[] args)
     {
-        var (model, split, names, featurizer) = QuickArguments.Bn1(args, defaultSteps: 20_000);
+        var (model, split, names, featurize) = QuickArguments.Bn1(args, defaultSteps: 20_000);
         if (QuickArguments.Get(args, "--save") is { } save)
         {
             model.Save(save);
             Console.WriteLine($"saved the unfolded model to {save}");
         }
         var folded = model.Fold();
-        var all = featurizer.Transform(names);
+        var all = featurize(names);
         int k = all.Vocabulary.Count;
         var a = new float[all.Count * k];
         var b = new float[all.Count * k];
@@ -35,7 +35,7 @@ internal static class FoldingFigures
         Console.WriteLine($"max |logit difference| folded vs unfolded: {worst:E3} (mean {sum / a.Length:E3})");
         foreach (var (label, part) in new[] { ("train", split.Train), ("dev", split.Dev), ("test", split.Test) })
         {
-            var data = featurizer.Transform(part);
+            var data = featurize(part);
             var u = model.Evaluate(data);
             var f = folded.Evaluate(data);
             Console.WriteLine($"{label,-5} loss unfolded {u.Loss:F5}  folded {f.Loss:F5}  |diff| {Math.Abs(u.Loss - f.Loss):E2}  top-1 {u.Top1Accuracy:P2} / {f.Top1Accuracy:P2}");

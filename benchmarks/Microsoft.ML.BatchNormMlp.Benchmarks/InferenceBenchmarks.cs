@@ -17,10 +17,10 @@ public class InferenceBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var context = new BatchNormMlpContext(seed: 1);
-        var names = context.Data.LoadNames(NamesFile());
-        var featurizer = context.CharacterModels.Featurizer().Fit(names);
-        _model = context.CharacterModels.Trainer("bn1", steps: 100).Fit(featurizer.Transform(names));
+        var names = Featurization.NameCorpus.Load(NamesFile()).Names;
+        var vocabulary = Vocabulary.FromCorpus(names);
+        _model = new BatchNormMlpTrainer(new BatchNormMlpTrainer.Options { Preset = "bn1", Steps = 100, Seed = 1 })
+            .Train(CharacterDataset.Featurize(names, vocabulary, CharacterModelDefaults.ContextLength), null);
         _folded = _model.Fold();
         _names = [.. names.Take(2000)];
     }

@@ -1,3 +1,5 @@
+using Microsoft.ML.BatchNormMlp.Featurization;
+
 namespace Microsoft.ML.BatchNormMlp.Benchmarks;
 
 /// <summary>The few <c>--name value</c> options of the quick modes.</summary>
@@ -18,24 +20,25 @@ internal static class QuickArguments
         return int.TryParse(text, out int value) && value > 0 ? value : throw new ArgumentException($"{name} must be a positive integer; got '{text}'.");
     }
 
-    /// <summary>bn1 trained through the public API on names.txt (the seeds' split), or the model in <c>--model</c>.</summary>
-    public static (BatchNormCharacterModel Model, NameSplit Split, IReadOnlyList<string> Names, CharacterFeaturizerTransformer Featurizer) Bn1(string[] args, int defaultSteps)
+    /// <summary>bn1 trained by the library's trainer on names.txt (the seeds' split), or the model in <c>--model</c>.</summary>
+    public static (BatchNormCharacterModel Model, CorpusSplit Split, IReadOnlyList<string> Names, Func<IReadOnlyList<string>, CharacterDataset> Featurize) Bn1(string[] args, int defaultSteps)
     {
-        var context = new BatchNormMlpContext(seed: QuickArguments.GetInt(args, "--seed", CharacterModelDefaults.Seed), threads: GetInt(args, "--threads", 1));
-        var names = context.Data.LoadNames(Get(args, "--data"));
-        var split = context.Data.SplitNames(names);
+        var names = NameCorpus.Load(DataPaths.Resolve(DataPaths.Names, Get(args, "--data"))).Names;
+        var split = CorpusSplit.Create(names);
         string? modelPath = Get(args, "--model");
         if (modelPath is not null)
         {
             var loaded = CharacterModel.Load(modelPath) as BatchNormCharacterModel
                 ?? throw new ArgumentException($"'{modelPath}' is a folded model; give the unfolded one (it is folded here).");
-            return (loaded, split, names, new CharacterFeaturizerTransformer(loaded.Vocabulary, loaded.ContextLength));
+            return (loaded, split, names, part => CharacterDataset.Featurize(part, loaded.Vocabulary, loaded.ContextLength));
         }
-        var featurizer = context.CharacterModels.Featurizer().Fit(split.Train);
-        int steps = GetInt(args, "--steps", defaultSteps);
-        Console.WriteLine($"training bn1 for {steps} steps on {split.Train.Count} names ({context.Threads} thread(s))...");
-        var model = context.CharacterModels.Trainer("bn1", steps: steps).Fit(featurizer.Transform(split.Train), featurizer.Transform(split.Dev));
+        var vocabulary = Vocabulary.FromCorpus(split.Train);
+        CharacterDataset Featurize(IReadOnlyList<string> part) => CharacterDataset.Featurize(part, vocabulary, CharacterModelDefaults.ContextLength);
+        int steps = GetInt(args, "--steps", defaultSteps), threads = GetInt(args, "--threads", 1);
+        Console.WriteLine($"training bn1 for {steps} steps on {split.Train.Count} names ({threads} thread(s))...");
+        var trainer = new BatchNormMlpTrainer(new BatchNormMlpTrainer.Options { Preset = "bn1", Steps = steps, Seed = GetInt(args, "--seed", CharacterModelDefaults.Seed), Threads = threads });
+        var model = trainer.Train(Featurize(split.Train), Featurize(split.Dev));
         Console.WriteLine($"  {model.Training!.StepsPerSecond:F0} steps/s, {model.Training.Elapsed.TotalSeconds:F1} s");
-        return (model, split, names, featurizer);
+        return (model, split, names, Featurize);
     }
 }

@@ -5,9 +5,9 @@ namespace Microsoft.ML.BatchNormMlp;
 
 /// <summary>
 /// Featurized names: one row per symbol position (the ids of the previous symbols and the id that follows), with
-/// the vocabulary they were encoded with. Made by <see cref="CharacterFeaturizerTransformer.Transform"/>; immutable.
+/// the vocabulary they were encoded with. Read from an IDataView by the trainer (MlNet/KeyRows) or made by Featurization/ContextWindowFeaturizer; immutable.
 /// </summary>
-public sealed class CharacterDataset
+internal sealed class CharacterDataset
 {
     internal CharacterDataset(Vocabulary vocabulary, ContextWindows windows, int nameCount)
     {
@@ -16,6 +16,11 @@ public sealed class CharacterDataset
         NameCount = nameCount;
         Rows = Dataset.FromContexts(windows.Contexts, windows.ContextLength, windows.Targets);
     }
+
+    /// <summary>The context rows of <paramref name="names"/> over <paramref name="vocabulary"/> (the engine's featurizer, for the CLI, tests and benchmarks).</summary>
+    /// <exception cref="ArgumentException">A name holds a symbol outside the vocabulary (the message names it and its position).</exception>
+    internal static CharacterDataset Featurize(IReadOnlyList<string> names, Vocabulary vocabulary, int contextLength) =>
+        new(vocabulary, ContextWindowFeaturizer.Featurize(names, vocabulary, contextLength), names.Count);
 
     internal ContextWindows Windows { get; }
 

@@ -73,7 +73,7 @@ public abstract class CharacterModel
     /// <see cref="PredictNext"/>, e.g. to compare two models row by row.
     /// </summary>
     /// <exception cref="ArgumentException">The data was featurized with another vocabulary or context length.</exception>
-    public float[] PredictLogits(CharacterDataset data)
+    internal float[] PredictLogits(CharacterDataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckCompatible(data, nameof(data));
@@ -215,9 +215,29 @@ public abstract class CharacterModel
         return [.. names.Select(ids => Vocabulary.Decode(ids.ToArray()))];
     }
 
+    /// <summary>
+    /// Mean cross-entropy (double precision), perplexity and top-1 accuracy of the next-symbol predictions over the
+    /// context-window rows of <paramref name="data"/> (the featurizer's context and label columns). ML.NET's
+    /// <c>MulticlassClassification.Evaluate</c> on the transformer's output gives the same loss as its LogLoss.
+    /// </summary>
+    /// <param name="data">Featurized rows.</param>
+    /// <param name="featureColumnName">The context column (a vector of keys).</param>
+    /// <param name="labelColumnName">The label column (a key).</param>
+    /// <exception cref="ArgumentException">A column is missing or of the wrong type, the data was featurized with another vocabulary or context length, or it is empty.</exception>
+    public CharacterModelMetrics Evaluate(IDataView data, string featureColumnName = CharacterModelDefaults.ContextColumnName, string labelColumnName = CharacterModelDefaults.LabelColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var (_, _, vocabulary, n) = MlNet.KeyRows.CheckSchema(data.Schema, featureColumnName, labelColumnName, "evaluation");
+        if (n != ContextLength)
+            throw new ArgumentException($"Column '{featureColumnName}' holds contexts of {n} symbols but the model reads {ContextLength}.", nameof(data));
+        if (!MlNet.VocabularyColumns.Same(vocabulary, Vocabulary))
+            throw new ArgumentException($"Column '{featureColumnName}' was made with another vocabulary ({vocabulary}) than the model's ({Vocabulary}).", nameof(data));
+        return Evaluate(MlNet.KeyRows.Read(data, featureColumnName, labelColumnName, null, "evaluation"));
+    }
+
     /// <summary>Mean cross-entropy, perplexity and top-1 accuracy of the next-symbol predictions over <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">The data was featurized with another vocabulary or context length, or is empty.</exception>
-    public CharacterModelMetrics Evaluate(CharacterDataset data)
+    internal CharacterModelMetrics Evaluate(CharacterDataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckCompatible(data, nameof(data));
@@ -327,7 +347,7 @@ public abstract class CharacterModel
         finally { ArrayPool<float>.Shared.Return(logits); }
     }
 
-    private static void Softmax(Span<float> logits, float temperature)
+    internal static void Softmax(Span<float> logits, float temperature)
     {
         float max = float.NegativeInfinity;
         foreach (float v in logits) max = Math.Max(max, v);

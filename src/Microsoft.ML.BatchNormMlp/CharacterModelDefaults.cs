@@ -6,6 +6,36 @@ namespace Microsoft.ML.BatchNormMlp;
 /// </summary>
 public static class CharacterModelDefaults
 {
+    /// <summary>The text column of names the featurizer reads.</summary>
+    public const string NameColumnName = "Name";
+
+    /// <summary>The text column of name prefixes that <c>MapPrefixToContext</c> reads.</summary>
+    public const string PrefixColumnName = "Prefix";
+
+    /// <summary>The context column (a vector of keys) the featurizer writes and the trainer reads.</summary>
+    public const string ContextColumnName = "Context";
+
+    /// <summary>The label column (a key: the next symbol) the featurizer writes and the trainer reads.</summary>
+    public const string LabelColumnName = "Label";
+
+    /// <summary>ML.NET's score column: the probability of each symbol id.</summary>
+    public const string ScoreColumnName = "Score";
+
+    /// <summary>ML.NET's predicted-label column: the key of the most probable symbol.</summary>
+    public const string PredictedLabelColumnName = "PredictedLabel";
+
+    /// <summary>The presets a trainer can start from, e.g. <c>bn1</c> (the default), <c>plain1</c>, <c>seed002</c>, <c>mlp3</c>, <c>deep50</c>, <c>deep50-res</c>, <c>quality</c>.</summary>
+    public static IReadOnlyList<string> Presets => Training.Presets.CharacterNames;
+
+    /// <summary>A one-line description of a preset's architecture and origin.</summary>
+    /// <exception cref="ArgumentException">Unknown preset (the message lists the known ones).</exception>
+    public static string DescribePreset(string preset)
+    {
+        if (preset is null || !Training.Presets.CharacterNames.Contains(preset))
+            throw new ArgumentException($"Unknown preset '{preset}'. Known presets: {string.Join(", ", Training.Presets.CharacterNames)}.", nameof(preset));
+        return Training.Presets.Get(preset).Description;
+    }
+
     /// <summary>The preset a trainer starts from: <c>bn1</c>, one hidden layer of 200 with BatchNorm (the first seed).</summary>
     public const string Preset = "bn1";
 

@@ -1,6 +1,6 @@
 namespace Microsoft.ML.BatchNormMlp;
 
-/// <summary>How well a model predicts a data set's next symbols (<see cref="CharacterModel.Evaluate"/>).</summary>
+/// <summary>How well a model predicts a data set's next symbols (<see cref="CharacterModel.Evaluate(IDataView, string, string)"/>).</summary>
 /// <param name="Loss">Mean cross-entropy per row, in nats (the seeds' "loss").</param>
 /// <param name="Perplexity"><c>exp(Loss)</c>: the effective number of equally likely next symbols.</param>
 /// <param name="Top1Accuracy">Fraction of rows whose most probable symbol is the actual next one.</param>

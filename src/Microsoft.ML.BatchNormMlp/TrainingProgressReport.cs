@@ -1,6 +1,6 @@
 namespace Microsoft.ML.BatchNormMlp;
 
-/// <summary>A progress report of <see cref="CharacterModelTrainer.Fit"/>.</summary>
+/// <summary>A progress report of <see cref="BatchNormMlpTrainer"/> (<see cref="BatchNormMlpTrainer.Options.Progress"/>).</summary>
 /// <param name="Step">Steps completed (1-based count).</param>
 /// <param name="TotalSteps">Steps of the whole run.</param>
 /// <param name="Loss">Cross-entropy of the last minibatch (nats).</param>

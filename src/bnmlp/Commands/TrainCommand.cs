@@ -64,7 +64,7 @@ internal static class TrainCommand
         CommandAction.Set(command, (parse, console, figures) =>
         {
             if (parse.GetValue(batchNorm) && parse.GetValue(noBatchNorm)) throw new UserErrorException("--batch-norm and --no-batch-norm contradict each other; give one.");
-            var overrides = new CharacterModelTrainerOptions
+            var overrides = new BatchNormMlpTrainer.Options
             {
                 Preset = parse.GetRequiredValue(preset),
                 EmbeddingWidth = parse.GetValue(embedding) is > 0 and int e ? e : null,
@@ -100,7 +100,7 @@ internal static class TrainCommand
     };
 
     private sealed record Request(string? Data, string Preset, int Steps, long Seed, int Threads, double? LearningRate, string Out,
-        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, CharacterModelTrainerOptions? Overrides);
+        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, BatchNormMlpTrainer.Options? Overrides);
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {

@@ -60,7 +60,7 @@ public class CharacterModelTests
     {
         var t = TrainedModels.Get();
         // A featurizer rebuilt from the model's own vocabulary (what a tool does after loading a model file).
-        var featurizer = new CharacterFeaturizerTransformer(t.Model.Vocabulary, t.Model.ContextLength);
+        var featurizer = new ContextWindowTransformer(t.Model.Vocabulary, t.Model.ContextLength, "Name", "Context", "Label");
         var data = featurizer.Transform(["emma", "li"]);
         var logits = t.Model.PredictLogits(data);
         Assert.That(logits, Has.Length.EqualTo(8 * 27));
@@ -204,83 +204,6 @@ public class CharacterModelTests
         Assert.That(c.PredictNext("an"), Is.Not.EqualTo(a.PredictNext("an")));
     }
 
-    [Test]
-    public void Fit_ReportsProgress_AndStopsOnCancellation()
-    {
-        var reports = new List<TrainingProgressReport>();
-        var context = new BatchNormMlpContext(seed: 1);
-        var featurizer = context.CharacterModels.Featurizer().Fit(TinyModels.Corpus);
-        var data = featurizer.Transform(TinyModels.Corpus);
-        var options = TinyModels.Options(steps: 40);
-        options.ProgressInterval = 10;
-        options.ValidationInterval = 20;
-        context.CharacterModels.Trainer(options).Fit(data, data, new SyncProgress(reports.Add));
-        Assert.That(reports.Select(r => r.Step), Is.EqualTo(new[] { 10, 20, 30, 40 }));
-        Assert.That(reports.All(r => r.TotalSteps == 40 && double.IsFinite(r.Loss) && r.StepsPerSecond > 0), Is.True);
-        Assert.That(reports[0].ValidationLoss, Is.Null);
-        Assert.That(reports[1].ValidationLoss, Is.Not.Null);
-        Assert.That(reports[^1].Remaining, Is.EqualTo(TimeSpan.Zero));
-
-        using var cancel = new CancellationTokenSource();
-        cancel.Cancel();
-        Assert.Throws<OperationCanceledException>(() => context.CharacterModels.Trainer(options).Fit(data, cancellationToken: cancel.Token));
-    }
-
-    [Test]
-    public void Fit_RefusesValidationDataOfAnotherVocabularyOrContext()
-    {
-        var context = new BatchNormMlpContext();
-        var train = context.CharacterModels.Featurizer().Fit(TinyModels.Corpus).Transform(TinyModels.Corpus);
-        var other = context.CharacterModels.Featurizer().Fit(["xyz"]).Transform(["xyz"]);
-        var longer = context.CharacterModels.Featurizer(contextLength: 4).Fit(TinyModels.Corpus).Transform(TinyModels.Corpus);
-        var trainer = context.CharacterModels.Trainer(TinyModels.Options(steps: 2));
-        var ex = Assert.Throws<ArgumentException>(() => trainer.Fit(train, other));
-        Assert.That(ex!.Message, Does.Contain("featurized with another vocabulary"));
-        ex = Assert.Throws<ArgumentException>(() => trainer.Fit(train, longer));
-        Assert.That(ex!.Message, Does.Contain("contexts of 4 symbols but the training rows 3"));
-
-        var (_, model) = TinyModels.Train();
-        ex = Assert.Throws<ArgumentException>(() => model.Evaluate(other));
-        Assert.That(ex!.Message, Does.Contain("featurized with another vocabulary"));
-    }
-
-    [Test]
-    public void Featurizer_TurnsNamesIntoTheSeedsRows()
-    {
-        var featurizer = new BatchNormMlpContext().CharacterModels.Featurizer().Fit(["emma", "ava"]);
-        Assert.That(featurizer.Vocabulary.Symbols, Is.EqualTo(new[] { ".", "a", "e", "m", "v" }));
-        var data = featurizer.Transform(["emma"]);
-        Assert.That((data.Count, data.NameCount, data.ContextLength), Is.EqualTo((5, 1, 3)));
-        Assert.That(data.GetContext(0), Is.EqualTo(new[] { 0, 0, 0 }));
-        Assert.That(data.GetContext(4), Is.EqualTo(featurizer.Vocabulary.Encode("mma")));
-        Assert.That(data.GetTarget(4), Is.EqualTo(Vocabulary.BoundaryId));
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => data.GetTarget(5));
-        Assert.That(ex!.Message, Does.Contain("Row 5 is not in this data set of 5 rows."));
-        var bad = Assert.Throws<ArgumentException>(() => featurizer.Transform(["bob"]));
-        Assert.That(bad!.Message, Does.Contain("Symbol 'b'"));
-    }
-
-    [Test]
-    public void DataCatalog_SplitsNamesLikeTheSeeds()
-    {
-        var t = TrainedModels.Get();
-        Assert.That((t.Split.Train.Count, t.Split.Dev.Count, t.Split.Test.Count), Is.EqualTo((25626, 3203, 3204)));
-        Assert.That(t.Split.Train[0], Is.EqualTo("yuheng"), "Python's random.seed(42); random.shuffle(words)");
-        Assert.That((t.Train.Count, t.Dev.Count), Is.EqualTo((182625, 22655)));
-        var ex = Assert.Throws<FileNotFoundException>(() => new BatchNormMlpContext().Data.LoadNames("/nonexistent/names.txt"));
-        Assert.That(ex!.Message, Does.Contain("'/nonexistent/names.txt' does not exist"));
-    }
-
-    [Test]
-    public void PresetCatalog_ListsAndDescribesTheCharacterPresets()
-    {
-        var catalog = new BatchNormMlpContext().CharacterModels;
-        Assert.That(catalog.Presets, Does.Contain("bn1").And.Contain("deep50-res").And.Not.Contain("mnist1d-res"));
-        Assert.That(catalog.DescribePreset("bn1"), Does.Contain("200"));
-        var ex = Assert.Throws<ArgumentException>(() => catalog.DescribePreset("nope"));
-        Assert.That(ex!.Message, Does.Contain("Unknown preset 'nope'. Known presets: bn1,"));
-    }
-
     /// <summary>The model's probabilities for one context of ids, straight from the network in evaluation mode.</summary>
     internal static float[] Probabilities(BatchNormCharacterModel model, int[] context)
     {
@@ -290,8 +213,4 @@ public class CharacterModelTests
         return e.Select(v => (float)(v / e.Sum())).ToArray();
     }
 
-    private sealed class SyncProgress(Action<TrainingProgressReport> report) : IProgress<TrainingProgressReport>
-    {
-        public void Report(TrainingProgressReport value) => report(value);
-    }
 }

@@ -45,7 +45,7 @@ public class ModelPersistenceTests
         Assert.That(SafeTensors.Read(plain).Tensors.Keys, Does.Contain("hidden.0.norm.running_var"));
         Assert.That(SafeTensors.Read(folded).Tensors.Keys.Where(k => k.Contains("norm")), Is.Empty);
         Assert.That(SafeTensors.Read(folded).Metadata["folded"], Is.EqualTo("true"));
-        Assert.That(new BatchNormMlpContext().CharacterModels.Load(folded), Is.InstanceOf<FoldedCharacterModel>());
+        Assert.That(CharacterModel.Load(folded), Is.InstanceOf<FoldedCharacterModel>());
     }
 
     [Test]

@@ -129,7 +129,7 @@ public class CommandTests
         string o = Path.Combine(_temp.Path, "never.safetensors");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--out", o, "--batch-norm", "--no-batch-norm"], "--batch-norm and --no-batch-norm contradict");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--out", o, "--optimizer", "adam", "--momentum", "0.9"],
-            "CharacterModelTrainerOptions.Momentum applies to SGD only");
+            "BatchNormMlpTrainer.Options.Momentum applies to SGD only");
         Cli.AssertUserError(["train", "--out", o, "--preset", "mnist1d-res-bn", "--hidden", "10"], "apply to the character presets; 'mnist1d-res-bn' is an MNIST-1D preset");
         Cli.AssertUserError(["train", "--out", o, "--hidden", "10,0"], "--hidden must be up to 1000 comma-separated integers, each from 1 to 65536; got \"10,0\"");
         Assert.That(File.Exists(o), Is.False);
@@ -260,7 +260,7 @@ public class CommandTests
     [Test]
     public void Help_ListsEveryOption_OfEveryCommand()
     {
-        foreach (Command command in global::BatchNormMlp.Cli.BnmlpCli.CreateRootCommand().Subcommands)
+        foreach (System.CommandLine.Command command in global::BatchNormMlp.Cli.BnmlpCli.CreateRootCommand().Subcommands)
         {
             var (exit, output, error) = Cli.Run(command.Name, "--help");
             Assert.That(exit, Is.EqualTo(0), error);

@@ -12,10 +12,10 @@ namespace Microsoft.ML.BatchNormMlp.Tests.Reliability;
 /// </summary>
 public class CliArgumentTests
 {
-    private static IEnumerable<Command> Commands() => BnmlpCli.CreateRootCommand().Subcommands;
+    private static IEnumerable<System.CommandLine.Command> Commands() => BnmlpCli.CreateRootCommand().Subcommands;
 
     /// <summary>Options that take a value: not flags (bool), not the built-in help.</summary>
-    private static IEnumerable<Option> ValueOptions(Command command) =>
+    private static IEnumerable<Option> ValueOptions(System.CommandLine.Command command) =>
         command.Options.Where(o => o is not HelpOption && o is not VersionOption && o.ValueType != typeof(bool));
 
     private static IEnumerable<TestCaseData> RefusedValues() =>

@@ -1,0 +1,169 @@
+using Microsoft.ML.BatchNormMlp.MlNet;
+using Microsoft.ML.Data;
+using static Microsoft.ML.BatchNormMlp.MlNet.SchemaShapes;
+
+namespace Microsoft.ML.BatchNormMlp;
+
+/// <summary>
+/// A trained BatchNorm MLP in an ML.NET pipeline: reads the context column (a vector of keys) and writes ML.NET's
+/// multiclass columns, <c>Score</c> (the probability of each symbol id: <c>Score[i]</c> is symbol i's) and
+/// <c>PredictedLabel</c> (the key of the most probable symbol). <see cref="Model"/> is the trained
+/// <see cref="CharacterModel"/> (predict, score and sample names, evaluate, save, ONNX); <see cref="Fold"/> folds
+/// its BatchNorm layers away and <see cref="ExportOnnx"/> writes the folded weights as ONNX in one call.
+/// </summary>
+public sealed class BatchNormMlpTransformer : ITransformer
+{
+    internal BatchNormMlpTransformer(CharacterModel model, string featureColumnName,
+        string scoreColumnName = CharacterModelDefaults.ScoreColumnName, string predictedLabelColumnName = CharacterModelDefaults.PredictedLabelColumnName)
+    {
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        ScoreColumnName = scoreColumnName;
+        PredictedLabelColumnName = predictedLabelColumnName;
+    }
+
+    /// <summary>The trained model.</summary>
+    public CharacterModel Model { get; }
+
+    /// <summary>The context column it reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>The probability vector it writes (<c>Score</c>).</summary>
+    public string ScoreColumnName { get; }
+
+    /// <summary>The predicted key it writes (<c>PredictedLabel</c>).</summary>
+    public string PredictedLabelColumnName { get; }
+
+    /// <summary>True: every row is scored on its own.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The input's columns, then <c>Score</c> and <c>PredictedLabel</c>.</summary>
+    /// <exception cref="ArgumentException">The context column is missing, of the wrong type, or of another vocabulary or context length than the model's.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Map(inputSchema).OutputSchema;
+
+    /// <summary>The row-to-row mapper prediction engines use.</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new MappedRowToRowMapper(Map(inputSchema));
+
+    /// <summary>The input with <c>Score</c> and <c>PredictedLabel</c> added (lazy: rows are scored as a cursor reads them).</summary>
+    /// <exception cref="ArgumentException">The context column is missing, of the wrong type, or of another vocabulary or context length than the model's.</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new MappedDataView(input, Map(input.Schema));
+    }
+
+    /// <summary>This transformer with the model's BatchNorm layers folded into the Linear layers before them (itself if already folded).</summary>
+    /// <exception cref="InvalidOperationException">The model has no BatchNorm layer.</exception>
+    public BatchNormMlpTransformer Fold() => Model is BatchNormCharacterModel bn
+        ? new BatchNormMlpTransformer(bn.Fold(), FeatureColumnName, ScoreColumnName, PredictedLabelColumnName)
+        : this;
+
+    /// <summary>
+    /// Writes the model as ONNX for an ML.NET scoring pipeline, atomically, with its BatchNorm layers folded into the
+    /// Linear layers first (when it has any): input int64 <c>ids</c> [N, context length] holding ML.NET key values
+    /// (vocabulary id + 1, what <c>ConvertType(..., DataKind.Int64)</c> makes of the context keys), outputs float
+    /// <c>logits</c> and <c>probabilities</c> [N, vocabulary]. Apply it with <c>mlContext.Transforms.ApplyOnnxModel</c>.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void ExportOnnx(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var model = Model is BatchNormCharacterModel { Configuration.HiddenBatchNorm: true } or BatchNormCharacterModel { Configuration.OutputBatchNorm: true }
+            ? ((BatchNormCharacterModel)Model).Fold() : Model;
+        Export.Onnx.OnnxExport.Save(path, model.ToModelState());
+    }
+
+    /// <summary>Writes the model file (see <see cref="CharacterModel.Save"/>): the vocabulary and context length travel with it.</summary>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void Save(string path) => Model.Save(path);
+
+    /// <summary>Reads a model file into a transformer that reads <paramref name="featureColumnName"/>; predictions are bit-identical to the saved model's.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ModelFormatException">The file is malformed; the message names the file and the fault.</exception>
+    public static BatchNormMlpTransformer Load(string path, string featureColumnName = CharacterModelDefaults.ContextColumnName) =>
+        new(CharacterModel.Load(path), featureColumnName);
+
+    /// <summary>Not supported (ML.NET's model zip holds only ML.NET's own transformers); see <see cref="ExportOnnx"/> for a pipeline ML.NET saves.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw MlNetPersistence.NotSupported(nameof(BatchNormMlpTransformer));
+
+    internal static SchemaShape OutputShape(SchemaShape input, string featureColumnName)
+    {
+        // Placeholder count: a shape records that PredictedLabel is a key, not its count.
+        var key = new KeyDataViewType(typeof(uint), 2);
+        return With(input,
+            new Added(CharacterModelDefaults.ScoreColumnName, ShapeMember.Vector, new VectorDataViewType(NumberDataViewType.Single, 2), VocabularyColumns.SlotNames),
+            new Added(CharacterModelDefaults.PredictedLabelColumnName, ShapeMember.Key, key, VocabularyColumns.KeyValues));
+    }
+
+    private ScoreMapping Map(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var column = inputSchema.GetColumnOrNull(FeatureColumnName)
+            ?? throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The input has no column '{FeatureColumnName}' (the context the model reads). Columns: {string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => c.Name))}.");
+        if (column.Type is not VectorDataViewType { IsKnownSize: true, ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint))
+            throw new ArgumentException($"Column '{FeatureColumnName}' must be a known-size vector of UInt32 keys (the context-window featurizer's context); it is {column.Type}.", nameof(inputSchema));
+        if (vector.Size != Model.ContextLength)
+            throw new ArgumentException($"Column '{FeatureColumnName}' holds contexts of {vector.Size} symbols but the model reads {Model.ContextLength}.", nameof(inputSchema));
+        var vocabulary = VocabularyColumns.Read(column);
+        if (vocabulary is null || !VocabularyColumns.Same(vocabulary, Model.Vocabulary))
+            throw new ArgumentException($"Column '{FeatureColumnName}' was made with {(vocabulary is null ? "no vocabulary annotation" : $"another vocabulary ({vocabulary})")} than the model's ({Model.Vocabulary}); featurize with the featurizer the model was trained on.", nameof(inputSchema));
+        return new ScoreMapping(inputSchema, column, this);
+    }
+
+    /// <summary>Score and PredictedLabel from one row's context; one forward pass serves both.</summary>
+    private sealed class ScoreMapping : AddedColumns
+    {
+        private readonly DataViewSchema.Column _context;
+        private readonly CharacterModel _model;
+
+        public ScoreMapping(DataViewSchema input, DataViewSchema.Column context, BatchNormMlpTransformer t)
+            : base(input, [
+                new AddedColumn(t.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, t.Model.Vocabulary.Count), VocabularyColumns.SlotNameAnnotations(t.Model.Vocabulary)),
+                new AddedColumn(t.PredictedLabelColumnName, VocabularyColumns.KeyType(t.Model.Vocabulary), VocabularyColumns.KeyAnnotations(t.Model.Vocabulary))])
+        {
+            _context = context;
+            _model = t.Model;
+        }
+
+        public override IEnumerable<DataViewSchema.Column> Dependencies => [_context];
+
+        public override Delegate?[] MakeGetters(DataViewRow input, bool[] active)
+        {
+            if (!active[0] && !active[1]) return [null, null];
+            int n = _model.ContextLength, k = _model.Vocabulary.Count;
+            var contextGetter = input.GetGetter<VBuffer<uint>>(_context);
+            VBuffer<uint> keys = default;
+            var ids = new int[n];
+            var probabilities = new float[k];
+            int best = 0;
+            long scored = -1;
+            void Score()
+            {
+                if (scored == input.Position) return;
+                contextGetter(ref keys);
+                int j = 0;
+                foreach (uint key in keys.DenseValues())
+                {
+                    if (key == 0 || key > k)
+                        throw new ArgumentException($"Column '{_context.Name}', row {input.Position}: context position {j} is a missing key (0).");
+                    ids[j++] = (int)key - 1;
+                }
+                _model.ComputeLogits(ids, 1, probabilities);
+                CharacterModel.Softmax(probabilities, 1f);
+                best = 0;
+                for (int i = 1; i < k; i++) if (probabilities[i] > probabilities[best]) best = i;
+                scored = input.Position;
+            }
+            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+            {
+                Score();
+                var editor = VBufferEditor.Create(ref value, k);
+                probabilities.CopyTo(editor.Values);
+                value = editor.Commit();
+            };
+            ValueGetter<uint> predicted = (ref uint value) => { Score(); value = (uint)best + 1; };
+            return [active[0] ? score : null, active[1] ? predicted : null];
+        }
+    }
+}
