@@ -17,7 +17,7 @@ internal static class SchemaShapes
     /// <summary>One added column: which member of <see cref="ShapeRow"/> stands for it and its real type.</summary>
     public sealed record Added(string Name, ShapeMember Member, DataViewType Type, params string[] AnnotationKinds);
 
-    public enum ShapeMember { Key, KeyVector, Vector }
+    public enum ShapeMember { Key, KeyVector, Vector, Text, Number }
 
     /// <summary>The input shape with <paramref name="columns"/> added (replacing input columns of the same names).</summary>
     public static SchemaShape With(SchemaShape input, params Added[] columns)
@@ -53,6 +53,8 @@ internal static class SchemaShapes
         public uint Key;
         public uint[]? KeyVector;
         public float[]? Vector;
+        public string? Text;
+        public float Number;
     }
 #pragma warning restore CS0649
 
