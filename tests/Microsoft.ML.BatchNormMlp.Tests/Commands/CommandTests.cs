@@ -260,7 +260,7 @@ public class CommandTests
     [Test]
     public void Help_ListsEveryOption_OfEveryCommand()
     {
-        foreach (Command command in global::BatchNormMlp.Cli.BnmlpCli.CreateRootCommand().Subcommands)
+        foreach (System.CommandLine.Command command in global::BatchNormMlp.Cli.BnmlpCli.CreateRootCommand().Subcommands)
         {
             var (exit, output, error) = Cli.Run(command.Name, "--help");
             Assert.That(exit, Is.EqualTo(0), error);
