@@ -4,6 +4,10 @@ using BatchNormMlp.Cli;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reliability;
 
+// Microsoft.ML (referenced for the ONNX pipeline tests) has a namespace Microsoft.ML.Command, which the enclosing
+// namespace Microsoft.ML would find before the file's using directives; an alias inside this namespace comes first.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// Hostile arguments for every registered command: each option's refused values (out of range, not a number, empty,
 /// control characters), a missing value, unknown options and commands. Each gives exit code 1 and one line naming the

@@ -14,6 +14,7 @@ internal static class OnnxProto
     public const int IrVersion = 8;
     public const int ElemFloat = 1; // TensorProto.DataType.FLOAT
     public const int ElemInt64 = 7; // TensorProto.DataType.INT64
+    public const int ElemUInt32 = 12; // TensorProto.DataType.UINT32
 
     private const int AttrFloat = 1, AttrInt = 2; // AttributeProto.AttributeType
 
@@ -85,6 +86,14 @@ internal static class OnnxProto
         var raw = new byte[data.Length * sizeof(long)];
         for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * sizeof(long)), data[i]);
         return Tensor(name, dims, ElemInt64, raw);
+    }
+
+    /// <summary>TensorProto holding uint32 data (for the key offset of key-value inputs).</summary>
+    public static byte[] UInt32Tensor(string name, long[] dims, ReadOnlySpan<uint> data)
+    {
+        var raw = new byte[data.Length * sizeof(uint)];
+        for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(i * sizeof(uint)), data[i]);
+        return Tensor(name, dims, ElemUInt32, raw);
     }
 
     private static byte[] Tensor(string name, long[] dims, int dataType, byte[] raw) => Message(w =>
