@@ -14,6 +14,7 @@ internal static class Program
             case "step": return StepQuick.Run(args[1..]);
             case "inference": return InferenceThroughput.Run(args[1..]);
             case "folding": return FoldingFigures.Run(args[1..]);
+            case "mlnet": return MlNetOverhead.Run(args[1..]);
             case "peak":
                 double g = PeakFlops.Measure();
                 // Zen 5 executes two full-width 512-bit FMAs per cycle (64 FLOP/cycle); Zen 4 double-pumps (32).

@@ -60,9 +60,11 @@ public sealed class BatchNormMlpTransformer : ITransformer
 
     /// <summary>
     /// Writes the model as ONNX for an ML.NET scoring pipeline, atomically, with its BatchNorm layers folded into the
-    /// Linear layers first (when it has any): input int64 <c>ids</c> [N, context length] holding ML.NET key values
-    /// (vocabulary id + 1, what <c>ConvertType(..., DataKind.Int64)</c> makes of the context keys), outputs float
-    /// <c>logits</c> and <c>probabilities</c> [N, vocabulary]. Apply it with <c>mlContext.Transforms.ApplyOnnxModel</c>.
+    /// Linear layers first (when it has any): input uint32 <c>ids</c> [N, context length] holding ML.NET key values
+    /// (vocabulary id + 1: the context column's raw keys, e.g. after <c>ConvertType("ids", "Context", DataKind.UInt32)</c>),
+    /// outputs float <c>logits</c> and <c>probabilities</c> [N, vocabulary] (the softmax, equal to <c>Score</c>).
+    /// Apply it with <c>mlContext.Transforms.ApplyOnnxModel</c>; <c>CharacterModel.ExportOnnx</c> writes the plain graph
+    /// (int64 vocabulary ids, logits only) for other hosts.
     /// </summary>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public void ExportOnnx(string path)
@@ -70,7 +72,7 @@ public sealed class BatchNormMlpTransformer : ITransformer
         ArgumentException.ThrowIfNullOrEmpty(path);
         var model = Model is BatchNormCharacterModel { Configuration.HiddenBatchNorm: true } or BatchNormCharacterModel { Configuration.OutputBatchNorm: true }
             ? ((BatchNormCharacterModel)Model).Fold() : Model;
-        Export.Onnx.OnnxExport.Save(path, model.ToModelState());
+        Export.Onnx.OnnxExport.Save(path, model.ToModelState(), new Export.Onnx.OnnxExportOptions { KeyInput = true, Probabilities = true });
     }
 
     /// <summary>Writes the model file (see <see cref="CharacterModel.Save"/>): the vocabulary and context length travel with it.</summary>

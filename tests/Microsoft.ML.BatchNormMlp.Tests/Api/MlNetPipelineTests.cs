@@ -203,3 +203,32 @@ public class MlNetPipelineTests
         public void Report(TrainingProgressReport value) => report(value);
     }
 }
+
+/// <summary>Route (b) of persistence: the folded model as ONNX in a scoring pipeline that ML.NET itself saves and loads.</summary>
+public class MlNetOnnxRouteTests
+{
+    [Test]
+    public void FoldedOnnx_InAnMlNetZip_ScoresEveryDevContextLikeTheManagedModel()
+    {
+        var t = TrainedModels.Get();
+        var ml = t.Ml;
+        using var dir = new TempDirectory();
+        string onnx = Path.Combine(dir.Path, "names.onnx"), zip = Path.Combine(dir.Path, "names.zip");
+        t.Transformer.ExportOnnx(onnx);
+        var scoring = ml.Transforms.Conversion.ConvertType("ids", "Context", DataKind.UInt32)
+            .Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: ["probabilities"], inputColumnNames: ["ids"], modelFile: onnx))
+            .Fit(t.DevView);
+        ml.Model.Save(scoring, t.DevView.Schema, zip);
+        File.Delete(onnx);   // the zip carries the model
+        var reloaded = ml.Model.Load(zip, out _);
+
+        var onnxScores = reloaded.Transform(t.DevView).GetColumn<float[]>("probabilities").ToArray();
+        var managed = t.Transformer.Transform(t.DevView).GetColumn<float[]>("Score").ToArray();
+        Assert.That(onnxScores, Has.Length.EqualTo(22655));
+        double worst = 0;
+        for (int r = 0; r < managed.Length; r++)
+            for (int j = 0; j < managed[r].Length; j++) worst = Math.Max(worst, Math.Abs(onnxScores[r][j] - managed[r][j]));
+        TestContext.Out.WriteLine($"max |ONNX in ML.NET zip - managed Score| over {managed.Length} dev contexts: {worst:E2}");
+        Assert.That(worst, Is.LessThanOrEqualTo(1e-5));
+    }
+}
