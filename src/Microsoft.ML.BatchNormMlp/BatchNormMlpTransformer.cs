@@ -130,42 +130,108 @@ public sealed class BatchNormMlpTransformer : ITransformer
 
         public override IEnumerable<DataViewSchema.Column> Dependencies => [_context];
 
+        // One row at a time: prediction engines, parallel cursors, shuffled cursors.
         public override Delegate?[] MakeGetters(DataViewRow input, bool[] active)
         {
             if (!active[0] && !active[1]) return [null, null];
-            int n = _model.ContextLength, k = _model.Vocabulary.Count;
             var contextGetter = input.GetGetter<VBuffer<uint>>(_context);
-            VBuffer<uint> keys = default;
-            var ids = new int[n];
-            var probabilities = new float[k];
-            int best = 0;
+            var block = new ScoreBlock(_model, 1);
             long scored = -1;
             void Score()
             {
                 if (scored == input.Position) return;
-                contextGetter(ref keys);
-                int j = 0;
-                foreach (uint key in keys.DenseValues())
-                {
-                    if (key == 0 || key > k)
-                        throw new ArgumentException($"Column '{_context.Name}', row {input.Position}: context position {j} is a missing key (0).");
-                    ids[j++] = (int)key - 1;
-                }
-                _model.ComputeLogits(ids, 1, probabilities);
-                CharacterModel.Softmax(probabilities, 1f);
-                best = 0;
-                for (int i = 1; i < k; i++) if (probabilities[i] > probabilities[best]) best = i;
+                block.Read(contextGetter, 0, _context.Name, input.Position);
+                block.Compute(1);
                 scored = input.Position;
             }
-            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+            return Getters(block, Score, () => 0, active);
+        }
+
+        // A cursor from the start of the source: a second cursor reads the contexts of the next rows ahead, so that
+        // the network scores blocks of rows at once (as the engine's own evaluation does) instead of one row per call.
+        public override Delegate?[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool[] active, bool shuffled, out IDisposable? resource)
+        {
+            resource = null;
+            if ((!active[0] && !active[1]) || shuffled) return MakeGetters(input, active);
+            var ahead = source.GetRowCursor([_context]);
+            resource = ahead;
+            var contextGetter = ahead.GetGetter<VBuffer<uint>>(_context);
+            var block = new ScoreBlock(_model, BlockRows);
+            long start = 0, count = 0;
+            void Score()
             {
-                Score();
+                long p = input.Position;
+                if (p >= start && p < start + count) return;
+                while (ahead.Position < p)
+                    if (!ahead.MoveNext()) break;
+                if (ahead.Position != p)
+                    throw new InvalidOperationException($"The source of column '{_context.Name}' gave a second cursor other rows than the first (row {ahead.Position} for {p}); it must give the same rows in the same order.");
+                int rows = 0;
+                while (true)
+                {
+                    block.Read(contextGetter, rows++, _context.Name, ahead.Position);
+                    if (rows == BlockRows || !ahead.MoveNext()) break;
+                }
+                block.Compute(rows);
+                start = p;
+                count = rows;
+            }
+            return Getters(block, Score, () => (int)(input.Position - start), active);
+        }
+
+        private const int BlockRows = 256;
+
+        private static Delegate?[] Getters(ScoreBlock block, Action score, Func<int> row, bool[] active)
+        {
+            int k = block.Symbols;
+            ValueGetter<VBuffer<float>> scores = (ref VBuffer<float> value) =>
+            {
+                score();
                 var editor = VBufferEditor.Create(ref value, k);
-                probabilities.CopyTo(editor.Values);
+                block.Probabilities.AsSpan(row() * k, k).CopyTo(editor.Values);
                 value = editor.Commit();
             };
-            ValueGetter<uint> predicted = (ref uint value) => { Score(); value = (uint)best + 1; };
-            return [active[0] ? score : null, active[1] ? predicted : null];
+            ValueGetter<uint> predicted = (ref uint value) => { score(); value = (uint)block.Best[row()] + 1; };
+            return [active[0] ? scores : null, active[1] ? predicted : null];
+        }
+    }
+
+    /// <summary>The contexts, probabilities and most probable symbols of a block of rows.</summary>
+    private sealed class ScoreBlock(CharacterModel model, int capacity)
+    {
+        private readonly int[] _ids = new int[capacity * model.ContextLength];
+        private VBuffer<uint> _keys;
+
+        public int Symbols { get; } = model.Vocabulary.Count;
+
+        public float[] Probabilities { get; } = new float[capacity * model.Vocabulary.Count];
+
+        public int[] Best { get; } = new int[capacity];
+
+        public void Read(ValueGetter<VBuffer<uint>> getter, int slot, string column, long position)
+        {
+            getter(ref _keys);
+            int n = model.ContextLength, j = 0;
+            foreach (uint key in _keys.DenseValues())
+            {
+                if (key == 0 || key > Symbols)
+                    throw new ArgumentException($"Column '{column}', row {position}: context position {j} is a missing key (0).");
+                _ids[slot * n + j++] = (int)key - 1;
+            }
+        }
+
+        public void Compute(int rows)
+        {
+            int k = Symbols;
+            model.ComputeLogits(_ids.AsSpan(0, rows * model.ContextLength), rows, Probabilities.AsSpan(0, rows * k));
+            for (int r = 0; r < rows; r++)
+            {
+                var p = Probabilities.AsSpan(r * k, k);
+                CharacterModel.Softmax(p, 1f);
+                int best = 0;
+                for (int i = 1; i < k; i++) if (p[i] > p[best]) best = i;
+                Best[r] = best;
+            }
         }
     }
 }

@@ -43,6 +43,18 @@ internal abstract class AddedColumns
     /// </summary>
     public abstract Delegate?[] MakeGetters(DataViewRow input, bool[] active);
 
+    /// <summary>
+    /// Getters for a cursor that walks <paramref name="source"/> from its start (the lazy <c>Transform</c>). By default
+    /// the row getters; a mapping that computes faster in blocks may read ahead with its own cursor over the source,
+    /// which sees the same rows in the same order when <paramref name="shuffled"/> is false. <paramref name="resource"/>
+    /// is disposed with the cursor.
+    /// </summary>
+    public virtual Delegate?[] MakeCursorGetters(DataViewRowCursor input, IDataView source, bool[] active, bool shuffled, out IDisposable? resource)
+    {
+        resource = null;
+        return MakeGetters(input, active);
+    }
+
     /// <summary>The input columns needed to serve <paramref name="outputColumns"/>.</summary>
     public IEnumerable<DataViewSchema.Column> InputColumnsFor(IEnumerable<DataViewSchema.Column> outputColumns, out bool[] activeAdded)
     {
@@ -65,12 +77,20 @@ internal sealed class MappedCursor : DataViewRowCursor
     private readonly AddedColumns _map;
     private readonly DataViewRow _input;
     private readonly Delegate?[] _getters;
+    private readonly IDisposable? _resource;
 
     public MappedCursor(AddedColumns map, DataViewRow input, bool[] activeAdded)
     {
         _map = map;
         _input = input;
         _getters = map.MakeGetters(input, activeAdded);
+    }
+
+    public MappedCursor(AddedColumns map, DataViewRowCursor input, IDataView source, bool[] activeAdded, bool shuffled)
+    {
+        _map = map;
+        _input = input;
+        _getters = map.MakeCursorGetters(input, source, activeAdded, shuffled, out _resource);
     }
 
     public override DataViewSchema Schema => _map.OutputSchema;
@@ -99,7 +119,11 @@ internal sealed class MappedCursor : DataViewRowCursor
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _input is DataViewRowCursor cursor) cursor.Dispose();
+        if (disposing)
+        {
+            if (_input is DataViewRowCursor cursor) cursor.Dispose();
+            _resource?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }
@@ -116,13 +140,16 @@ internal sealed class MappedDataView(IDataView source, AddedColumns map) : IData
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var inputs = map.InputColumnsFor(columnsNeeded, out var active);
-        return new MappedCursor(map, source.GetRowCursor(inputs, rand), active);
+        return new MappedCursor(map, source.GetRowCursor(inputs, rand), source, active, shuffled: rand is not null);
     }
 
+    // Parallel cursors split the rows among themselves in an order of the source's choosing: row getters, no read-ahead.
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
         var inputs = map.InputColumnsFor(columnsNeeded, out var active);
-        return [.. source.GetRowCursorSet(inputs, n, rand).Select(c => (DataViewRowCursor)new MappedCursor(map, c, active))];
+        var cursors = source.GetRowCursorSet(inputs, n, rand);
+        if (cursors.Length == 1) return [new MappedCursor(map, cursors[0], source, active, shuffled: rand is not null)];
+        return [.. cursors.Select(c => (DataViewRowCursor)new MappedCursor(map, c, active))];
     }
 }
 
