@@ -41,6 +41,27 @@ internal sealed unsafe class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Bytes the pool's worker threads have allocated in their lifetime, as each published it when it last left a job,
+    /// and how many times a worker has joined a job. Once <see cref="Run"/> has returned, every worker that joined it
+    /// has published, so the change across a sequence of calls is exactly what the workers allocated for them (and
+    /// while waiting between them). Lets a test tell the pool's allocations from those of unrelated threads of the
+    /// process (a test host's timers), which the process-wide <see cref="GC.GetTotalAllocatedBytes"/> cannot.
+    /// </summary>
+    internal (long Bytes, long Joins) WorkerAllocations
+    {
+        get
+        {
+            long bytes = 0, joins = 0;
+            foreach (var worker in _workers)
+            {
+                bytes += Volatile.Read(ref worker.AllocatedBytes);
+                joins += Volatile.Read(ref worker.Joins);
+            }
+            return (bytes, joins);
+        }
+    }
+
     /// <summary>Most threads a job can usefully use here: one per processor.</summary>
     public static int MaxParticipants => Environment.ProcessorCount;
 
@@ -101,6 +122,10 @@ internal sealed unsafe class WorkerPool
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
         private int _sleeping;
 
+        // Published for WorkerAllocations: written only by this worker, read by anyone.
+        public long AllocatedBytes;
+        public long Joins;
+
         public void WakeIfSleeping()
         {
             if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
@@ -109,11 +134,18 @@ internal sealed unsafe class WorkerPool
         public void Loop()
         {
             int seen = 0; // the generation before any job: workers start before the pool is handed out
+            Volatile.Write(ref AllocatedBytes, GC.GetAllocatedBytesForCurrentThread()); // the thread's start is not a job's
             while (true)
             {
                 seen = WaitForJob(seen);
                 Interlocked.Increment(ref pool._active);
-                if (Volatile.Read(ref pool._closed) == 0 && index < pool._workerLimit) pool.ClaimUnits();
+                if (Volatile.Read(ref pool._closed) == 0 && index < pool._workerLimit)
+                {
+                    pool.ClaimUnits();
+                    // Before leaving (the decrement below), so that Run's return implies the figures are current.
+                    Volatile.Write(ref AllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+                    Volatile.Write(ref Joins, Joins + 1);
+                }
                 Interlocked.Decrement(ref pool._active);
             }
         }
