@@ -196,6 +196,10 @@ public class TrainingDiagnosticsTests
         var data = Data(300, 1);
         var options = new TrainingOptions { Steps = 20, BatchSize = 16 };
         new Trainer(net, options) { Observer = new TrainingDiagnostics() }.Train(data);   // warm-up, including the observed path
+        // Past tiered compilation too: methods are promoted after ~30 calls and the new code lands ~100 ms later,
+        // which can allocate on this thread; the long run below must not be the one that sees it.
+        new Trainer(net, options with { Steps = 2000 }).Train(data);
+        Thread.Sleep(200);
         var shortRun = new Trainer(net, options);
         var longRun = new Trainer(net, options with { Steps = 1020 });
         long a = GC.GetAllocatedBytesForCurrentThread();
