@@ -211,13 +211,14 @@ public sealed class BatchNormMlpTransformer : ITransformer
         public void Read(ValueGetter<VBuffer<uint>> getter, int slot, string column, long position)
         {
             getter(ref _keys);
-            int n = model.ContextLength, j = 0;
-            foreach (uint key in _keys.DenseValues())
-            {
-                if (key == 0 || key > Symbols)
+            int n = model.ContextLength;
+            var ids = _ids.AsSpan(slot * n, n);
+            // Dense (as the featurizer writes it): read the span; sparse: missing entries are key 0, refused below.
+            if (_keys.IsDense) { var keys = _keys.GetValues(); for (int j = 0; j < n; j++) ids[j] = (int)keys[j] - 1; }
+            else { int j = 0; foreach (uint key in _keys.DenseValues()) ids[j++] = (int)key - 1; }
+            for (int j = 0; j < n; j++)
+                if ((uint)ids[j] >= (uint)Symbols)
                     throw new ArgumentException($"Column '{column}', row {position}: context position {j} is a missing key (0).");
-                _ids[slot * n + j++] = (int)key - 1;
-            }
         }
 
         public void Compute(int rows)

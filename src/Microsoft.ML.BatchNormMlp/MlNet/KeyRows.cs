@@ -39,7 +39,8 @@ internal static class KeyRows
                 if (target == 0 || target > vocabulary.Count)
                     throw new ArgumentException($"Column '{labelColumn}', row {row} of the {role} data: the label is a missing key (0); every row needs the key of the next symbol.", nameof(data));
                 int j = 0;
-                foreach (uint key in context.DenseValues())
+                // Dense as the featurizer writes it; a sparse vector's missing entries read as key 0 and are refused.
+                foreach (uint key in context.IsDense ? context.GetValues() : context.DenseValues().ToArray())
                 {
                     if (key == 0 || key > vocabulary.Count)
                         throw new ArgumentException($"Column '{featureColumn}', row {row} of the {role} data: context position {j} is a missing key (0); contexts are padded with the boundary symbol, never left missing.", nameof(data));
