@@ -57,7 +57,7 @@ public sealed class CharacterModelTrainer
         var (config, init, training, seed) = _options.Resolve(vocabulary.Count, trainingData.ContextLength, _contextSeed, _contextThreads);
         var network = new MlpNetwork(config);
         Initialization.Initialize(network, init, new Rng(seed));
-        var trainer = new Trainer(network, training);
+        using var trainer = new Trainer(network, training);   // the engine comes from training.Engine / Device (TrainingEngines)
         TrainingResult result;
         try
         {
