@@ -209,7 +209,6 @@ internal static class TrainCommand
             network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)));
 
         figures["preset"] = preset.Name;
-        figures["engine"] = resolved.ToString().ToLowerInvariant();
         figures["steps"] = result.Steps;
         figures["loss"] = result.LastBatchLoss;
         if (result.ValidationLoss is double v) figures["devLoss"] = v;
@@ -237,6 +236,7 @@ internal static class TrainCommand
             figures["evaluationSeconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
         }
         output.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.StepsPerSecond:F0} steps/s), model {r.Out}"));
+        figures["engine"] = resolved.ToString().ToLowerInvariant();
         figures["model"] = Path.GetFullPath(r.Out);
         if (checkpointPath is not null) figures["checkpoint"] = Path.GetFullPath(checkpointPath);
         figures["trainingSeconds"] = Math.Round(result.Elapsed.TotalSeconds, 3);
