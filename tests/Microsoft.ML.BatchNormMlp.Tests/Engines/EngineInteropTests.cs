@@ -115,6 +115,19 @@ public class EngineInteropTests
     }
 
     [Test]
+    public void ADivergingTorchSharpRunStopsLikeAManagedOne()
+    {
+        var data = ResumeTests.Data(200, 5);
+        var options = Options(OptimizerKind.Sgd, TrainingEngine.Managed) with { LearningRate = new ConstantSchedule(1e30), Momentum = 0, WeightDecay = 0 };
+        using var managed = new Trainer(ResumeTests.Network(Config), options);
+        var expected = Assert.Throws<NonFiniteLossException>(() => managed.Train(data))!;
+        using var torch = new Trainer(ResumeTests.Network(Config), options with { Engine = TrainingEngine.TorchSharp });
+        var actual = Assert.Throws<NonFiniteLossException>(() => torch.Train(data))!;
+        Assert.That(actual.Step, Is.EqualTo(expected.Step), "the same step diverges");
+        Assert.That(actual.Layer, Is.EqualTo(expected.Layer), "and the same layer is named");
+    }
+
+    [Test]
     public void DeviceSyntaxIsPyTorchs()
     {
         Assert.That(TrainingDevice.Parse("cpu"), Is.EqualTo(TrainingDevice.Cpu));

@@ -84,7 +84,9 @@ internal sealed class TorchSharpEngine : ITrainingEngine
         if (cuda)
         {
             // Pinned host memory lets the copies to the device run without staging.
-            _hostInput = _hostInput.pin_memory(); _hostLabels = _hostLabels.pin_memory();
+            var (input, labels) = (_hostInput, _hostLabels);
+            _hostInput = input.pin_memory(); _hostLabels = labels.pin_memory();
+            input.Dispose(); labels.Dispose();
             _deviceInput = _hostInput.to(_device); _deviceLabels = _hostLabels.to(_device);
         }
         else { _deviceInput = _hostInput; _deviceLabels = _hostLabels; }
