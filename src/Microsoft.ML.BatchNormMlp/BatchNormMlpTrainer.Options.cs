@@ -28,6 +28,12 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Stops training between two steps with an <see cref="OperationCanceledException"/>.</summary>
         public CancellationToken CancellationToken { get; set; }
 
+        /// <summary>What computes the steps: the managed SIMD engine, libtorch through TorchSharp, or <see cref="TrainingEngine.Auto"/> (managed on the CPU, TorchSharp for CUDA).</summary>
+        public TrainingEngine Engine { get; set; } = TrainingEngine.Auto;
+
+        /// <summary>Where the steps run: <c>cpu</c> (default), <c>cuda</c> or <c>cuda:N</c> (TorchSharp engine, with a TorchSharp-cuda package in the application).</summary>
+        public string Device { get; set; } = "cpu";
+
         /// <summary>The experiment to start from (see <see cref="CharacterModelDefaults.Presets"/>); <see cref="CharacterModelDefaults.Preset"/> by default.</summary>
         public string Preset { get; set; } = CharacterModelDefaults.Preset;
 
@@ -123,6 +129,10 @@ public sealed partial class BatchNormMlpTrainer
                 throw new ArgumentException($"{Name(nameof(LabelColumnName))} must name a column.", nameof(LabelColumnName));
             if (string.IsNullOrWhiteSpace(FeatureColumnName))
                 throw new ArgumentException($"{Name(nameof(FeatureColumnName))} must name a column.", nameof(FeatureColumnName));
+            Defined<TrainingEngine>(Engine, nameof(Engine));
+            var device = TrainingDevice.Parse(Device, nameof(Device));
+            if (device.IsCuda && Engine == TrainingEngine.Managed)
+                throw new ArgumentException($"{Name(nameof(Device))} \"{Device}\" needs {Name(nameof(Engine))} = TorchSharp (or Auto): the managed engine runs on the CPU only.", nameof(Device));
             if (Preset is null || !Presets.CharacterNames.Contains(Preset))
                 throw new ArgumentException($"{Name(nameof(Preset))} must be one of {string.Join(", ", Presets.CharacterNames)}; got {(Preset is null ? "null" : $"'{Preset}'")}.", nameof(Preset));
             Range(EmbeddingWidth, 1, CharacterModelDefaults.MaxWidth, nameof(EmbeddingWidth));
@@ -217,6 +227,8 @@ public sealed partial class BatchNormMlpTrainer
                 // Initialization draws from Rng(seed); the sampler gets its own stream.
                 Seed = unchecked((ulong)(uint)seed + 0x9E3779B97F4A7C15UL),
                 CalibrateAfterTraining = CalibrateAfterTraining || t.CalibrateAfterTraining,
+                Engine = Engine,
+                Device = Device,
             };
             return (c, init, training, (uint)seed);
         }

@@ -73,7 +73,7 @@ public sealed partial class BatchNormMlpTrainer : IEstimator<BatchNormMlpTransfo
         var (config, init, training, seed) = _options.Resolve(vocabulary.Count, trainingData.ContextLength, null, CharacterModelDefaults.Threads);
         var network = new MlpNetwork(config);
         Initialization.Initialize(network, init, new Rng(seed));
-        var trainer = new Trainer(network, training);
+        using var trainer = new Trainer(network, training);   // the engine comes from training.Engine / Device (TrainingEngines)
         TrainingResult result;
         try
         {

@@ -203,6 +203,35 @@ internal static class CommonOptions
             string.Join(',', Enumerable.Repeat("1", maxCount + 1))]);
     }
 
+    /// <summary>A training device in PyTorch's spelling: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> (whether it exists is checked when training starts).</summary>
+    public static Option<string> Device(string description)
+    {
+        var option = new Option<string>("--device")
+        {
+            Description = $"{description} (cpu, cuda, cuda:N).",
+            DefaultValueFactory = _ => "cpu",
+            HelpName = "DEVICE",
+        };
+        option.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            if (!Microsoft.ML.BatchNormMlp.Training.TrainingDevice.TryParse(value, out _))
+                result.AddError($"--device must be cpu, cuda or cuda:N (N from 0 to {Microsoft.ML.BatchNormMlp.Training.TrainingDevice.MaxCudaIndex}); got \"{Printable(value)}\".");
+        });
+        return Register(option, ["", "gpu", "CPU", "cuda:", "cuda:-1", "cuda:x", "cuda:01", "cuda:99999", " cpu", "--json"]);
+    }
+
+    /// <summary>The training engine: auto (managed on the CPU, TorchSharp on CUDA), managed or torchsharp.</summary>
+    public static Option<string> Engine(string description) => Choice("--engine", "auto", ["auto", "managed", "torchsharp"], description);
+
+    /// <summary>The <see cref="Microsoft.ML.BatchNormMlp.TrainingEngine"/> an <see cref="Engine"/> value names.</summary>
+    public static Microsoft.ML.BatchNormMlp.TrainingEngine EngineValue(string value) => value switch
+    {
+        "managed" => Microsoft.ML.BatchNormMlp.TrainingEngine.Managed,
+        "torchsharp" => Microsoft.ML.BatchNormMlp.TrainingEngine.TorchSharp,
+        _ => Microsoft.ML.BatchNormMlp.TrainingEngine.Auto,
+    };
+
     /// <summary>An on/off flag (no value). Whether it was given at all: <see cref="Given"/>.</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 

@@ -51,11 +51,12 @@ internal static class StepBenchmark
     public const double WarmupSeconds = 2.0;
 
     /// <summary>A preset's network on synthetic data, ready to take timed steps (also what BenchmarkDotNet drives).</summary>
-    internal sealed class Session
+    internal sealed class Session : IDisposable
     {
         private readonly Dataset _data;
+        private readonly ITrainingEngine _engine;   // built once (TorchSharp: modules and optimizer), driven by one Trainer per call
 
-        public Session(string presetName, int threads = 1, ulong seed = 42)
+        public Session(string presetName, int threads = 1, ulong seed = 42, TrainingEngine engine = TrainingEngine.Managed)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
             Preset = Presets.Get(presetName);
@@ -63,7 +64,8 @@ internal static class StepBenchmark
             Initialization.Initialize(Network, Preset.Init, new Rng(seed));
             _data = SyntheticData(Preset.Config, Preset.Config.IsDense ? 4000 : CharacterRows, seed);
             // A constant rate, so that no measured step depends on where a schedule is; the preset's optimizer otherwise.
-            Options = Preset.Training with { LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed };
+            Options = Preset.Training with { LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed, Engine = engine };
+            _engine = TrainingEngines.Create(Network, Options);
         }
 
         public Preset Preset { get; }
@@ -73,14 +75,17 @@ internal static class StepBenchmark
         public TrainingOptions Options { get; }
 
         /// <summary>Takes <paramref name="steps"/> steps through a fresh <see cref="Trainer"/> on the same network; returns the last batch loss.</summary>
-        public double Train(int steps) => new Trainer(Network, Options with { Steps = steps }).Train(_data).LastBatchLoss;
+        public double Train(int steps) => new Trainer(Network, Options with { Steps = steps }, null, _engine).Train(_data).LastBatchLoss;
+
+        public void Dispose() => _engine.Dispose();
     }
 
-    public static StepBenchmarkResult Run(string presetName, int steps = 1000, int threads = 1, int repeats = 5, int warmupSteps = 2000, double warmupSeconds = WarmupSeconds, ulong seed = 42)
+    public static StepBenchmarkResult Run(string presetName, int steps = 1000, int threads = 1, int repeats = 5, int warmupSteps = 2000, double warmupSeconds = WarmupSeconds, ulong seed = 42,
+        TrainingEngine engine = TrainingEngine.Managed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
-        var session = new Session(presetName, threads, seed);
+        using var session = new Session(presetName, threads, seed, engine);
 
         // Warm-up by time as well as by steps: tiered compilation promotes the hot kernels on a background thread,
         // which a loaded machine starves; measured before that, a bn1 step ran at half speed.

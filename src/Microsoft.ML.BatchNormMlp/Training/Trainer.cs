@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Microsoft.ML.BatchNormMlp.Layers;
 using Microsoft.ML.BatchNormMlp.Model;
-using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Training;
 
@@ -13,18 +11,18 @@ namespace Microsoft.ML.BatchNormMlp.Training;
 /// writes a <see cref="CheckpointFile"/> every <see cref="TrainingOptions.CheckpointEvery"/> steps, after the last and
 /// when cancelled, never one holding a non-finite tensor; <see cref="Resume"/> continues from one so that the final
 /// tensors are bit-identical to an uninterrupted run's (same seed and thread count).
+/// The step itself is an <see cref="ITrainingEngine"/>'s (<see cref="TrainingOptions.Engine"/>, chosen by
+/// <see cref="TrainingEngines"/>); everything else here is the same for every engine, and checkpoints name the
+/// optimizer state alike, so either engine resumes the other's. Dispose it to release an engine's native memory.
 /// </summary>
-internal sealed class Trainer
+internal sealed class Trainer : IDisposable
 {
     private readonly MlpNetwork _network;
     private readonly TrainingOptions _options;
-    private readonly Optimizer _optimizer;
-    private readonly Rng _rng;
+    private readonly ITrainingEngine _engine;
+    private readonly bool _ownsEngine;
+    private readonly MinibatchSampler _sampler;
     private int _completedSteps;
-    private int[] _order = [];   // ShuffledEpochs: this epoch's permutation of the rows
-    private int _cursor;         // next position in _order
-    private RngState? _epochStart;   // ShuffledEpochs: the sampler's state before this epoch's shuffle, which rebuilds _order
-    private bool _rebuildOrder;      // set by Restore: rebuild _order from _epochStart on the next Train
     private double _lastLoss = double.NaN;
     private double? _lastValidationLoss;
     private DataIdentity? _resumedData;   // the training set a resumed checkpoint was written for
@@ -33,6 +31,13 @@ internal sealed class Trainer
     /// <param name="options">The run's options; with a <see cref="TrainingOptions.CheckpointPath"/>, checkpoints are written there.</param>
     /// <param name="vocabulary">The symbols (id order) of a character model, recorded in checkpoints so that a resume can check them; null for dense models.</param>
     public Trainer(MlpNetwork network, TrainingOptions options, IReadOnlyList<string>? vocabulary = null)
+        : this(network, options, vocabulary, engine: null)
+    {
+    }
+
+    /// <summary>A trainer driving <paramref name="engine"/> (made by <see cref="TrainingEngines.Create"/> for this network and
+    /// optimizer), which it does not dispose: one engine serves several runs (the step benchmark's repeats). Null: its own.</summary>
+    public Trainer(MlpNetwork network, TrainingOptions options, IReadOnlyList<string>? vocabulary, ITrainingEngine? engine)
     {
         ArgumentNullException.ThrowIfNull(network); ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -41,18 +46,19 @@ internal sealed class Trainer
         _network = network;
         _options = options;
         Vocabulary = vocabulary;
-        _rng = new Rng(options.Seed);
-        _optimizer = options.Optimizer switch
-        {
-            OptimizerKind.Sgd => new Sgd(network.Parameters, options.Momentum, options.WeightDecay),
-            OptimizerKind.Adam => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
-        };
+        _sampler = new MinibatchSampler(options.Sampling, options.Seed);
+        _ownsEngine = engine is null;
+        _engine = engine ?? TrainingEngines.Create(network, options);
     }
 
-    public Optimizer Optimizer => _optimizer;
+    /// <summary>The engine computing the steps.</summary>
+    public TrainingEngine Engine => _engine.Kind;
 
-    /// <summary>Sees every step of <see cref="Train"/> (diagnostics, loss curves); null: nothing is observed.</summary>
+    /// <summary>The managed engine's optimizer (the TorchSharp engine's is torch.optim's: see <see cref="Checkpoint"/> for its state).</summary>
+    public Optimizer Optimizer => (_engine as ManagedEngine)?.Optimizer
+        ?? throw new InvalidOperationException($"The {_engine.Kind} engine's optimizer is not a managed Optimizer; its state is in Checkpoint().Optimizer.");
+
+    /// <summary>Sees every step of <see cref="Train"/> (diagnostics, loss curves); null: nothing is observed. Managed engine only.</summary>
     public ITrainingObserver? Observer { get; set; }
 
     /// <summary>Steps taken so far; <see cref="Train"/> continues from here up to <see cref="TrainingOptions.Steps"/>.</summary>
@@ -64,11 +70,14 @@ internal sealed class Trainer
     public int? LastCheckpointStep { get; private set; }
 
     /// <summary>Everything needed to continue this run bit-identically: weights, buffers, optimizer moments, sampler state.</summary>
-    public TrainingCheckpoint Checkpoint() => new(
-        _completedSteps, _rng.State, _epochStart, _cursor,
-        StateDictionary.Get(_network), _optimizer.GetState(), _optimizer.StepCount, _lastLoss, _lastValidationLoss);
+    public TrainingCheckpoint Checkpoint()
+    {
+        _engine.Synchronize();
+        return new(_completedSteps, _sampler.State, _sampler.EpochStart, _sampler.Cursor,
+            StateDictionary.Get(_network), _engine.GetOptimizerState(), _engine.OptimizerSteps, _lastLoss, _lastValidationLoss);
+    }
 
-    /// <summary>Restores a <see cref="Checkpoint"/> taken from a trainer of the same architecture and optimizer.</summary>
+    /// <summary>Restores a <see cref="Checkpoint"/> taken from a trainer (of either engine) of the same architecture and optimizer.</summary>
     public void Restore(TrainingCheckpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -76,15 +85,12 @@ internal sealed class Trainer
             throw new ArgumentException($"The checkpoint is at step {checkpoint.CompletedSteps}, outside this run's {_options.Steps} steps.", nameof(checkpoint));
         if (checkpoint.Cursor < 0) throw new ArgumentException($"The checkpoint's epoch cursor {checkpoint.Cursor} is negative.", nameof(checkpoint));
         // Each load checks everything before changing anything; a refused optimizer state puts the network back too.
+        // The network is the model of record: the engine reads it at the start of the next Train.
         var before = StateDictionary.Get(_network);
         StateDictionary.Load(_network, checkpoint.Network);
-        try { _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps); }
+        try { _engine.LoadOptimizerState(checkpoint.Optimizer, checkpoint.OptimizerSteps); }
         catch { StateDictionary.Load(_network, before); throw; }
-        _rng.State = checkpoint.Sampler;
-        _epochStart = checkpoint.EpochStart;
-        _order = [];
-        _rebuildOrder = checkpoint.EpochStart is not null;
-        _cursor = checkpoint.Cursor;
+        _sampler.Restore(checkpoint.Sampler, checkpoint.EpochStart, checkpoint.Cursor);
         _completedSteps = checkpoint.CompletedSteps;
         _lastLoss = checkpoint.LastLoss;
         _lastValidationLoss = checkpoint.LastValidationLoss;
@@ -119,19 +125,14 @@ internal sealed class Trainer
         net.CheckDataset(train, "training");
         if (validation is not null) net.CheckDataset(validation, "validation");
         if (train.Count < 2) throw new ArgumentException($"The training set has {train.Count} rows; at least 2 are needed.", nameof(train));
+        if (Observer is not null && _engine.Kind != TrainingEngine.Managed)
+            throw new NotSupportedException($"Training diagnostics (an ITrainingObserver) read the managed engine's activations and gradients; the {_engine.Kind} engine cannot run them. Use Engine = Managed.");
         int batch = Math.Min(o.BatchSize, train.Count), width = train.RowWidth;
-        net.Threads = o.Threads;
 
         var ids = train.IsDense ? [] : new int[batch * width];        // [B, ctx]
         var features = train.IsDense ? new float[batch * width] : []; // [B, F]
         var labels = new int[batch];
-        if (o.Sampling == Sampling.ShuffledEpochs && _order.Length != train.Count)
-        {
-            _order = new int[train.Count];
-            if (_rebuildOrder) RebuildOrder();
-            else _cursor = _order.Length;   // forces a shuffle before the first batch
-        }
-        _rebuildOrder = false;
+        _sampler.Prepare(train.Count);
 
         DataIdentity? data = null;
         if (o.CheckpointPath is not null)
@@ -146,53 +147,58 @@ internal sealed class Trainer
         double loss = _lastLoss;
         double? validationLoss = _lastValidationLoss;
         float lr = float.NaN;
-        var clock = Stopwatch.StartNew();
         int first = _completedSteps;
-        for (int step = first; step < o.Steps; step++)
+        var engine = _engine;
+        engine.Begin(batch);
+        bool everyStep = engine.ReadsLossEveryStep;
+        var clock = Stopwatch.StartNew();
+        try
         {
-            if (cancellation.IsCancellationRequested)
+            for (int step = first; step < o.Steps; step++)
             {
-                // Keep the work done so far: a cancelled run can be resumed from exactly here.
-                if (data is not null && step > first) SaveCheckpoint(o.CheckpointPath!, data, step - 1, loss, lr);
-                cancellation.ThrowIfCancellationRequested();
-            }
-            int rows = batch;
-            if (o.Sampling == Sampling.WithReplacement)
-            {
-                for (int r = 0; r < rows; r++) CopyRow(train, _rng.NextInt(train.Count), r, ids, features, labels);
-            }
-            else
-            {
-                if (_order.Length - _cursor < 2) { _epochStart = _rng.State; Shuffle(_order); _cursor = 0; }
-                rows = Math.Min(batch, _order.Length - _cursor);
-                for (int r = 0; r < rows; r++) CopyRow(train, _order[_cursor + r], r, ids, features, labels);
-                _cursor += rows;
-            }
+                if (cancellation.IsCancellationRequested)
+                {
+                    // Keep the work done so far: a cancelled run can be resumed from exactly here.
+                    if (data is not null && step > first) SaveCheckpoint(o.CheckpointPath!, data, step - 1, loss, lr);
+                    cancellation.ThrowIfCancellationRequested();
+                }
+                int rows = _sampler.Next(train, batch, ids, features, labels);
+                int done = step + 1;
+                bool lastStep = done == o.Steps;
+                bool validate = validation is not null && ((o.ValidationEvery > 0 && done % o.ValidationEvery == 0) || lastStep);
+                bool checkpoint = data is not null && (lastStep || (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0));
+                bool report = progress is not null && (done % o.ProgressEvery == 0 || lastStep);
+                bool readLoss = everyStep || lastStep || validate || checkpoint || report;
 
-            var input = train.IsDense ? NetworkInput.Dense(features.AsSpan(0, rows * width)) : NetworkInput.Ids(ids.AsSpan(0, rows * width));
-            var logits = net.Forward(input, rows, training: true);
-            var ws = net.GetWorkspace(rows);
-            loss = SoftmaxCrossEntropy.Forward(logits, labels.AsSpan(0, rows), ws.DLogits, rows, c.OutputWidth);
-            lr = o.LearningRate.At(step, o.Steps);
-            if (!double.IsFinite(loss)) throw new NonFiniteLossException(step, loss, net.FirstNonFiniteActivation(), lr, c.HiddenBatchNorm);
-            _optimizer.BeginStep(lr);
-            var observer = Observer;
-            var layerGradients = observer?.BeforeBackward(step);
-            net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null, layerGradients);   // fused: each layer is updated while its gradient is in cache
-            if (!o.FuseOptimizerStep) _optimizer.GradientsReady(0, net.Parameters.Count);
-            _optimizer.EndStep();
-            observer?.StepCompleted(step, net, loss, lr);
+                var input = train.IsDense ? NetworkInput.Dense(features.AsSpan(0, rows * width)) : NetworkInput.Ids(ids.AsSpan(0, rows * width));
+                double stepLoss = engine.Forward(input, labels, rows, readLoss);
+                lr = o.LearningRate.At(step, o.Steps);
+                if (readLoss)
+                {
+                    loss = stepLoss;
+                    if (!double.IsFinite(loss)) throw new NonFiniteLossException(step, loss, engine.FirstNonFiniteActivation(input, rows), lr, c.HiddenBatchNorm);
+                }
+                var observer = Observer;
+                var layerGradients = observer?.BeforeBackward(step);
+                engine.BackwardAndUpdate(lr, layerGradients);
+                observer?.StepCompleted(step, net, loss, lr);
 
-            int done = step + 1;
-            _completedSteps = done;
-            _lastLoss = loss;
-            bool lastStep = done == o.Steps;
-            if (validation is not null && ((o.ValidationEvery > 0 && done % o.ValidationEvery == 0) || lastStep))
-                _lastValidationLoss = validationLoss = net.Evaluate(validation, o.EvaluationChunk);
-            if (data is not null && (lastStep || (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0)))
-                SaveCheckpoint(o.CheckpointPath!, data, step, loss, lr);
-            if (progress is not null && (done % o.ProgressEvery == 0 || lastStep))
-                progress.Report(new TrainingProgress(done, o.Steps, loss, lr, (done - first) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), validationLoss));
+                _completedSteps = done;
+                _lastLoss = loss;
+                if (validate)
+                {
+                    engine.Synchronize();
+                    _lastValidationLoss = validationLoss = net.Evaluate(validation!, o.EvaluationChunk);
+                }
+                if (checkpoint) SaveCheckpoint(o.CheckpointPath!, data!, step, loss, lr);
+                if (report)
+                    progress!.Report(new TrainingProgress(done, o.Steps, loss, lr, (done - first) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), validationLoss));
+            }
+        }
+        finally
+        {
+            // Whatever stopped the run, the network holds the weights it reached (a diverged run's, for diagnosis).
+            engine.Synchronize();
         }
         clock.Stop();
         if (_completedSteps > first && FirstNonFiniteTensor() is { } broken)
@@ -206,20 +212,28 @@ internal sealed class Trainer
         return new TrainingResult(_completedSteps, loss, validationLoss, (o.Steps - first) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
     }
 
+    /// <summary>Releases the engine's resources (native tensors for TorchSharp) unless it was handed in.</summary>
+    public void Dispose()
+    {
+        if (_ownsEngine) _engine.Dispose();
+    }
+
     // The checkpoint written after step `step` (0-based). Never one with a non-finite tensor: the last good one stays.
     private void SaveCheckpoint(string path, DataIdentity data, int step, double loss, float lr)
     {
+        _engine.Synchronize();
         if (FirstNonFiniteTensor() is { } broken)
             throw NonFiniteLossException.AfterUpdate(step, loss, broken, lr, _network.Config.HiddenBatchNorm);
         CheckpointFile.Save(path, new SavedCheckpoint(_network.Config, Vocabulary, CheckpointFile.FixedOptions(_options), data, Checkpoint()));
         LastCheckpointStep = _completedSteps;
     }
 
+    // Reads the network as it is: callers synchronize the engine first.
     private string? FirstNonFiniteTensor()
     {
         foreach (var t in _network.Tensors)
             if (!IsFinite(t.Data)) return t.Name;
-        foreach (var t in _optimizer.GetState())
+        foreach (var t in _engine.GetOptimizerState())
             if (!IsFinite(t.Data)) return "optimizer." + t.Name;
         return null;
     }
@@ -228,36 +242,5 @@ internal sealed class Trainer
     {
         foreach (float v in values) if (!float.IsFinite(v)) return false;
         return true;
-    }
-
-    // Restore kept only the sampler's state before the epoch's shuffle; replaying that shuffle gives the permutation,
-    // and must leave the sampler exactly where the checkpoint found it (shuffled epochs draw nothing else).
-    private void RebuildOrder()
-    {
-        var now = _rng.State;
-        if (_cursor > _order.Length)
-            throw new InvalidDataException($"The checkpoint's epoch cursor {_cursor} lies beyond the training set's {_order.Length} rows.");
-        _rng.State = _epochStart!.Value;
-        Shuffle(_order);
-        if (_rng.State != now)
-            throw new InvalidDataException($"The checkpoint's sampler state does not follow from its epoch's shuffle of {_order.Length} rows: it was written for other training data.");
-    }
-
-    private static void CopyRow(Dataset data, int row, int slot, int[] ids, float[] features, int[] labels)
-    {
-        int w = data.RowWidth;
-        if (data.IsDense) data.Features.AsSpan(row * w, w).CopyTo(features.AsSpan(slot * w, w));
-        else data.Contexts.AsSpan(row * w, w).CopyTo(ids.AsSpan(slot * w, w));
-        labels[slot] = data.Labels[row];
-    }
-
-    private void Shuffle(int[] order)
-    {
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = _rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
     }
 }

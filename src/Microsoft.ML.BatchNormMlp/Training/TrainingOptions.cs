@@ -71,6 +71,12 @@ internal sealed record TrainingOptions
     /// <summary>With a <see cref="CheckpointPath"/>: write a checkpoint every this many steps and after the last; 0: only after the last.</summary>
     public int CheckpointEvery { get; init; }
 
+    /// <summary>What computes the steps (<see cref="TrainingEngines"/> resolves <see cref="TrainingEngine.Auto"/>). Not part of a checkpoint: either engine resumes the other's.</summary>
+    public TrainingEngine Engine { get; init; } = TrainingEngine.Auto;
+
+    /// <summary>Where the steps run: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> (<see cref="TrainingDevice"/>); CUDA needs the TorchSharp engine.</summary>
+    public string Device { get; init; } = "cpu";
+
     public void Validate()
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must not be negative.");
@@ -83,5 +89,9 @@ internal sealed record TrainingOptions
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
         ArgumentNullException.ThrowIfNull(LearningRate);
+        if (!Enum.IsDefined(Engine)) throw new ArgumentOutOfRangeException(nameof(Engine), Engine, "Engine must be Auto, Managed or TorchSharp.");
+        var device = TrainingDevice.Parse(Device, nameof(Device));
+        if (device.IsCuda && Engine == TrainingEngine.Managed)
+            throw new ArgumentException($"The managed engine runs on the CPU only; device \"{Device}\" needs Engine = TorchSharp (or Auto).", nameof(Device));
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.ML.BatchNormMlp;
 using Microsoft.ML.BatchNormMlp.Training;
 
 namespace BatchNormMlp.Cli.Commands;
@@ -20,9 +21,10 @@ internal static class BenchCommand
         Option<int> warmup = CommonOptions.Int("--warmup", 2000, 0, 100_000_000, "Untimed warm-up steps per warm-up round");
         Option<double?> warmupSeconds = CommonOptions.Number("--warmup-seconds", 0, 3600, "Warm up for at least this long (tiered JIT must promote the hot kernels; default 2)");
         Option<int> threads = CommonOptions.Int("--threads", 1, 1, 256, "Threads for the matrix products");
+        Option<string> engine = CommonOptions.Engine("The engine to time: auto and managed time the managed engine, torchsharp libtorch on the CPU");
         var command = new Command("bench", "Time training steps of a preset on synthetic data: us per step, steps per second, GFLOP/s, bytes allocated per step.")
         {
-            preset, steps, repeats, warmup, warmupSeconds, threads,
+            preset, steps, repeats, warmup, warmupSeconds, threads, engine,
         };
         CommandAction.Set(command, (parse, output, figures) =>
         {
@@ -30,7 +32,12 @@ internal static class BenchCommand
             try
             {
                 r = StepBenchmark.Run(parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(threads), parse.GetValue(repeats),
-                    Math.Max(1, parse.GetValue(warmup)), parse.GetValue(warmupSeconds) ?? StepBenchmark.WarmupSeconds);
+                    Math.Max(1, parse.GetValue(warmup)), parse.GetValue(warmupSeconds) ?? StepBenchmark.WarmupSeconds,
+                    engine: CommonOptions.EngineValue(parse.GetRequiredValue(engine)) == TrainingEngine.TorchSharp ? TrainingEngine.TorchSharp : TrainingEngine.Managed);
+            }
+            catch (EngineUnavailableException e)
+            {
+                throw new UserErrorException(e.Message);
             }
             catch (NonFiniteLossException e)
             {
@@ -48,6 +55,7 @@ internal static class BenchCommand
                 ["bytes allocated per step (all threads)", F(r.TotalBytesPerStep, "F2")],
             ]);
             figures["preset"] = r.Preset;
+            figures["engine"] = parse.GetRequiredValue(engine) == "torchsharp" ? "torchsharp" : "managed";
             figures["steps"] = r.Steps;
             figures["repeats"] = r.Repeats;
             figures["threads"] = r.Threads;

@@ -37,6 +37,8 @@ internal static class TrainCommand
         Option<int> progressEvery = CommonOptions.Int("--progress-every", 0, 0, int.MaxValue,
             "Report progress every N steps (a line when output is redirected, else the bar); 0: ten reports per run");
         Option<int> samples = CommonOptions.Int("--samples", 10, 0, 1000, "Names to sample from the trained model (character presets)");
+        Option<string> engine = CommonOptions.Engine("What computes the steps: auto (managed on the CPU, torchsharp on CUDA), managed (SIMD, CPU) or torchsharp (libtorch)");
+        Option<string> device = CommonOptions.Device("Where the steps run; cuda needs the torchsharp engine and a CUDA build of libtorch");
 
         // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
         Option<int> context = CommonOptions.Int("--context", 0, 0, 64, "Previous symbols the model reads; 0: the preset's (3; quality: 8)");
@@ -58,7 +60,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
-            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples,
+            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples, engine, device,
             context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, batchSize, decay,
         };
         CommandAction.Set(command, (parse, console, figures) =>
@@ -82,11 +84,12 @@ internal static class TrainCommand
                 Decay = CommonOptions.Given(parse, decay) ? (parse.GetValue(decay) == "none" ? LearningRateDecay.Constant : LearningRateDecay.Step) : null,
             };
             bool anyOverride = command.Options.Any(o => o.Name is not ("--data" or "--preset" or "--steps" or "--seed" or "--threads" or "--learning-rate" or "--out"
-                or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--json") && CommonOptions.Given(parse, o));
+                or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--engine" or "--device" or "--json") && CommonOptions.Given(parse, o));
             Run(new Request(
                 parse.GetValue(data), parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(threads),
                 parse.GetValue(learningRate), parse.GetValue(output) ?? "model.safetensors", parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
-                parse.GetValue(resume), parse.GetValue(progressEvery), parse.GetValue(samples), parse.GetValue(context), anyOverride ? overrides : null), console, figures);
+                parse.GetValue(resume), parse.GetValue(progressEvery), parse.GetValue(samples), parse.GetValue(context), anyOverride ? overrides : null,
+                CommonOptions.EngineValue(parse.GetRequiredValue(engine)), parse.GetRequiredValue(device)), console, figures);
         });
         return command;
     }
@@ -100,7 +103,8 @@ internal static class TrainCommand
     };
 
     private sealed record Request(string? Data, string Preset, int Steps, long Seed, int Threads, double? LearningRate, string Out,
-        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, BatchNormMlpTrainer.Options? Overrides);
+        int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, BatchNormMlpTrainer.Options? Overrides,
+        TrainingEngine Engine = TrainingEngine.Auto, string Device = "cpu");
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {
@@ -141,11 +145,19 @@ internal static class TrainCommand
             ProgressEvery = r.ProgressEvery > 0 ? r.ProgressEvery : Math.Max(1, (r.Steps > 0 ? r.Steps : preset.Training.Steps) / (output.Pretty ? 1000 : 10)),
             CheckpointPath = checkpointPath,
             CheckpointEvery = r.CheckpointEvery,
+            Engine = r.Engine,
+            Device = r.Device,
         };
+        TrainingEngine resolved;
+        try { resolved = TrainingEngines.Resolve(options); }
+        catch (ArgumentException e) { throw new UserErrorException($"--engine {r.Engine.ToString().ToLowerInvariant()} --device {r.Device}: {e.Message.Split(" (Parameter")[0]}"); }
 
         var network = new MlpNetwork(preset.Config);
         Initialization.Initialize(network, preset.Init, new Rng(options.Seed));
-        var trainer = new Trainer(network, options, vocabulary?.Symbols);
+        Trainer trainer;
+        try { trainer = new Trainer(network, options, vocabulary?.Symbols); }
+        catch (EngineUnavailableException e) { throw new UserErrorException(e.Message); }
+        using var disposeTrainer = trainer;
         output.Line($"data: {source} ({train.Count} training rows)");
         if (r.Resume is not null)
         {
@@ -153,7 +165,8 @@ internal static class TrainCommand
             output.Line($"resumed: {r.Resume} at step {saved.State.CompletedSteps}/{options.Steps}"
                 + (saved.Training.Threads != options.Threads ? $" (written with {saved.Training.Threads} threads, now {options.Threads}: not bit-identical to one run)" : ""));
         }
-        output.Line($"preset: {preset.Name}{(r.Overrides is null ? "" : " with overrides")}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}");
+        output.Line($"preset: {preset.Name}{(r.Overrides is null ? "" : " with overrides")}, {network.ParameterCount} parameters, {options.Steps} steps, learning rate {CheckpointFile.Describe(options.LearningRate)}"
+            + (resolved == TrainingEngine.Managed ? "" : $", engine {resolved} on {TrainingDevice.Parse(options.Device)}"));
 
         // Fail now, not after the training, if the model cannot be written there.
         if (checkpointPath is not null && Directory.Exists(checkpointPath))
@@ -223,6 +236,7 @@ internal static class TrainCommand
             figures["evaluationSeconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3);
         }
         output.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Elapsed.TotalSeconds:F1} s ({result.StepsPerSecond:F0} steps/s), model {r.Out}"));
+        figures["engine"] = resolved.ToString().ToLowerInvariant();
         figures["model"] = Path.GetFullPath(r.Out);
         if (checkpointPath is not null) figures["checkpoint"] = Path.GetFullPath(checkpointPath);
         figures["trainingSeconds"] = Math.Round(result.Elapsed.TotalSeconds, 3);
