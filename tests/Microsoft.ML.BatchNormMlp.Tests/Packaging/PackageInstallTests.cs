@@ -77,7 +77,7 @@ public class PackageInstallTests
             // The dependencies a user's restore must find, at the pinned versions.
             Assert.That(metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
                     .Select(e => $"{e.Attribute("id")!.Value} {e.Attribute("version")!.Value}"),
-                Is.EquivalentTo(new[] { "Google.Protobuf 3.25.1", "Microsoft.ML 5.0.1", "System.Numerics.Tensors 10.0.0" }));
+                Is.EquivalentTo(new[] { "Google.Protobuf 3.25.1", "Microsoft.ML 5.0.1", "System.Numerics.Tensors 10.0.0", "TorchSharp 0.107.0" }));
         }
         using (ZipArchive symbols = ZipFile.OpenRead(PackagePath(LibraryId, "snupkg")))
             Assert.That(Entries(symbols), Does.Contain($"lib/net10.0/{LibraryId}.pdb"));
