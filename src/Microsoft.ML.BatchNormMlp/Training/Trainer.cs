@@ -20,6 +20,8 @@ internal sealed class Trainer
     private readonly TrainingOptions _options;
     private readonly Optimizer _optimizer;
     private readonly Rng _rng;
+    private readonly Rng? _dropoutRng;                 // dropout masks: a stream of their own, so the sampler draws the same batches
+    private readonly ExponentialMovingAverage? _ema;   // averaged weights, swapped in after the last step
     private int _completedSteps;
     private int[] _order = [];   // ShuffledEpochs: this epoch's permutation of the rows
     private int _cursor;         // next position in _order
@@ -46,9 +48,22 @@ internal sealed class Trainer
         {
             OptimizerKind.Sgd => new Sgd(network.Parameters, options.Momentum, options.WeightDecay),
             OptimizerKind.Adam => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay),
+            OptimizerKind.AdamW => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay, decoupled: true),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
         };
+        if (options.Dropout > 0) _dropoutRng = new Rng(options.Seed ^ DropoutStream);
+        network.SetDropout(options.Dropout, _dropoutRng);
+        if (options.EmaDecay > 0) _ema = new ExponentialMovingAverage(network.Parameters, options.EmaDecay);
     }
+
+    // Seeds the dropout generator from the run's seed: any fixed odd constant gives an unrelated SplitMix64 stream.
+    private const ulong DropoutStream = 0xD1B54A32D192ED03UL;
+
+    /// <summary>
+    /// Whether the network is calibrated after the last step: asked for, or needed because the averaged weights replace
+    /// the ones whose batches the running statistics followed.
+    /// </summary>
+    private bool Calibrates => _options.CalibrateAfterTraining || _ema is not null;
 
     public Optimizer Optimizer => _optimizer;
 
@@ -66,7 +81,8 @@ internal sealed class Trainer
     /// <summary>Everything needed to continue this run bit-identically: weights, buffers, optimizer moments, sampler state.</summary>
     public TrainingCheckpoint Checkpoint() => new(
         _completedSteps, _rng.State, _epochStart, _cursor,
-        StateDictionary.Get(_network), _optimizer.GetState(), _optimizer.StepCount, _lastLoss, _lastValidationLoss);
+        StateDictionary.Get(_network), _optimizer.GetState(), _optimizer.StepCount, _lastLoss, _lastValidationLoss,
+        _dropoutRng?.State, _ema?.GetState() ?? []);
 
     /// <summary>Restores a <see cref="Checkpoint"/> taken from a trainer of the same architecture and optimizer.</summary>
     public void Restore(TrainingCheckpoint checkpoint)
@@ -75,11 +91,27 @@ internal sealed class Trainer
         if (checkpoint.CompletedSteps < 0 || checkpoint.CompletedSteps > _options.Steps)
             throw new ArgumentException($"The checkpoint is at step {checkpoint.CompletedSteps}, outside this run's {_options.Steps} steps.", nameof(checkpoint));
         if (checkpoint.Cursor < 0) throw new ArgumentException($"The checkpoint's epoch cursor {checkpoint.Cursor} is negative.", nameof(checkpoint));
+        if ((checkpoint.DropoutSampler is null) != (_dropoutRng is null))
+            throw new ArgumentException(_dropoutRng is null ? "The checkpoint holds a dropout generator but this run has no dropout." : "The checkpoint holds no dropout generator but this run has dropout.", nameof(checkpoint));
+        if (_ema is null && checkpoint.Ema.Count > 0) throw new ArgumentException("The checkpoint holds averaged (EMA) weights but this run keeps no average.", nameof(checkpoint));
+        if (_ema is not null && checkpoint.Ema.Count == 0 && checkpoint.CompletedSteps > 0)
+            throw new ArgumentException("The checkpoint holds no averaged (EMA) weights but this run keeps an average.", nameof(checkpoint));
         // Each load checks everything before changing anything; a refused optimizer state puts the network back too.
         var before = StateDictionary.Get(_network);
         StateDictionary.Load(_network, checkpoint.Network);
-        try { _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps); }
-        catch { StateDictionary.Load(_network, before); throw; }
+        var emaBefore = _ema?.GetState();
+        try
+        {
+            _optimizer.LoadState(checkpoint.Optimizer, checkpoint.OptimizerSteps);
+            _ema?.LoadState(checkpoint.Ema);
+        }
+        catch
+        {
+            StateDictionary.Load(_network, before);
+            if (emaBefore is not null) _ema!.LoadState(emaBefore);
+            throw;
+        }
+        if (checkpoint.DropoutSampler is { } dropoutState) _dropoutRng!.State = dropoutState;
         _rng.State = checkpoint.Sampler;
         _epochStart = checkpoint.EpochStart;
         _order = [];
@@ -181,6 +213,7 @@ internal sealed class Trainer
             net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null, layerGradients);   // fused: each layer is updated while its gradient is in cache
             if (!o.FuseOptimizerStep) _optimizer.GradientsReady(0, net.Parameters.Count);
             _optimizer.EndStep();
+            _ema?.Update();
             observer?.StepCompleted(step, net, loss, lr);
 
             int done = step + 1;
@@ -198,7 +231,8 @@ internal sealed class Trainer
         if (_completedSteps > first && FirstNonFiniteTensor() is { } broken)
             throw NonFiniteLossException.AfterUpdate(_completedSteps - 1, loss, broken, lr, c.HiddenBatchNorm);
 
-        if (o.CalibrateAfterTraining)
+        if (_ema is not null) _ema.CopyTo();   // the model is the average from here on
+        if (Calibrates)
         {
             net.Calibrate(train);
             if (validation is not null) validationLoss = net.Evaluate(validation, o.EvaluationChunk);
@@ -221,6 +255,9 @@ internal sealed class Trainer
             if (!IsFinite(t.Data)) return t.Name;
         foreach (var t in _optimizer.GetState())
             if (!IsFinite(t.Data)) return "optimizer." + t.Name;
+        if (_ema is not null)
+            foreach (var t in _ema.GetState())
+                if (!IsFinite(t.Data)) return "ema." + t.Name;
         return null;
     }
 

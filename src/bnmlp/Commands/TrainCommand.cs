@@ -50,16 +50,18 @@ internal static class TrainCommand
         Option<bool> noBatchNorm = CommonOptions.Flag("--no-batch-norm", "No BatchNorm in the hidden layers.");
         Option<bool> bias = CommonOptions.Flag("--bias", "Biases on the hidden Linear layers (redundant before a BatchNorm).");
         Option<string> init = CommonOptions.Choice("--init", "pytorch", [.. Inits.Keys], "Weight initialization");
-        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd", ["sgd", "adam"], "Optimizer");
+        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd", ["sgd", "adam", "adamw"], "Optimizer (adamw: Adam with decoupled weight decay)");
         Option<double?> momentum = CommonOptions.Number("--momentum", 0, 0.999999, "SGD momentum");
-        Option<double?> weightDecay = CommonOptions.Number("--weight-decay", 0, 1000, "L2 weight decay");
+        Option<double?> weightDecay = CommonOptions.Number("--weight-decay", 0, 1000, "Weight decay: L2 in the gradient (sgd, adam) or decoupled (adamw)");
+        Option<double?> dropout = CommonOptions.Number("--dropout", 0, 0.95, "Dropout rate on every hidden block while training (the model file does not change)");
+        Option<double?> ema = CommonOptions.Number("--ema", 0, 0.999999, "Decay of an exponential moving average of the weights, which becomes the model (BatchNorm recalibrated); 0: none");
         Option<int> batchSize = CommonOptions.Int("--batch-size", 0, 0, CharacterModelDefaults.MaxBatchSize, "Rows per minibatch; 0 keeps the preset's");
         Option<string> decay = CommonOptions.Choice("--decay", "step", ["step", "none"], "Learning-rate schedule: step (x0.1 half-way) or none (constant)");
 
         var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
             data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples,
-            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, batchSize, decay,
+            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, dropout, ema, batchSize, decay,
         };
         CommandAction.Set(command, (parse, console, figures) =>
         {
@@ -75,9 +77,11 @@ internal static class TrainCommand
                 BatchNorm = parse.GetValue(batchNorm) ? true : parse.GetValue(noBatchNorm) ? false : null,
                 HiddenBias = parse.GetValue(bias) ? true : null,
                 Initialization = CommonOptions.Given(parse, init) ? Inits[parse.GetRequiredValue(init)] : null,
-                Optimizer = CommonOptions.Given(parse, optimizer) ? (parse.GetValue(optimizer) == "adam" ? OptimizerAlgorithm.Adam : OptimizerAlgorithm.Sgd) : null,
+                Optimizer = CommonOptions.Given(parse, optimizer) ? parse.GetValue(optimizer) switch { "adam" => OptimizerAlgorithm.Adam, "adamw" => OptimizerAlgorithm.AdamW, _ => OptimizerAlgorithm.Sgd } : null,
                 Momentum = parse.GetValue(momentum) is double m ? (float)m : null,
                 WeightDecay = parse.GetValue(weightDecay) is double w ? (float)w : null,
+                Dropout = parse.GetValue(dropout) is double p ? (float)p : null,
+                EmaDecay = parse.GetValue(ema) is double d ? (float)d : null,
                 BatchSize = parse.GetValue(batchSize) is > 0 and int b ? b : null,
                 Decay = CommonOptions.Given(parse, decay) ? (parse.GetValue(decay) == "none" ? LearningRateDecay.Constant : LearningRateDecay.Step) : null,
             };
