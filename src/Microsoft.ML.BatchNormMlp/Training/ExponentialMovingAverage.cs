@@ -6,8 +6,11 @@ namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>
 /// An exponential moving average of the parameters, updated after every optimizer step:
-/// <c>ema = ema + (1 - decay)·(p - ema)</c> (torch's <c>ema.lerp_(p, 1 - decay)</c>, as in
-/// <c>torch.optim.swa_utils.get_ema_multi_avg_fn</c>). It starts as a copy of the weights at the first update. The
+/// <c>ema = ema + (1 - d)·(p - ema)</c> (torch's <c>ema.lerp_(p, 1 - d)</c>, as in
+/// <c>torch.optim.swa_utils.get_ema_multi_avg_fn</c>) with <c>d = min(decay, (1 + t) / (10 + t))</c> after update t
+/// (TensorFlow's <c>num_updates</c> warm-up): a fixed 0.999 would still weigh the first, untrained weights in a run of
+/// a few hundred steps (a 150-step quality run scored 2.93 on dev with it, not 2.4). It starts as a copy of the
+/// weights at the first update. The
 /// average of the late, noisy iterates generalizes better than the last one; <see cref="CopyTo"/> swaps it in at the
 /// end of training. BatchNorm's running statistics are buffers, not parameters: they were gathered with the live
 /// weights, so the trainer recalibrates them for the averaged ones.
@@ -33,9 +36,10 @@ internal sealed class ExponentialMovingAverage
     public float Decay { get; }
 
     /// <summary>Folds the current weights into the average (the first call copies them).</summary>
-    public void Update()
+    /// <param name="step">Optimizer steps completed, 1 after the first: sets the warm-up decay.</param>
+    public void Update(int step)
     {
-        float amount = 1 - Decay;
+        float amount = 1 - (float)Math.Min(Decay, (1.0 + step) / (10.0 + step));
         for (int i = 0; i < _parameters.Count; i++)
         {
             var p = _parameters[i].Data;

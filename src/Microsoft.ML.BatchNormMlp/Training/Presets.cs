@@ -12,10 +12,10 @@ internal sealed record Preset(string Name, MlpConfig Config, InitOptions Init, T
 /// </summary>
 internal static class Presets
 {
-    public static IReadOnlyList<string> Names { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "mnist1d-res", "mnist1d-res-bn", "quality"];
+    public static IReadOnlyList<string> Names { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "mnist1d-res", "mnist1d-res-bn", "quality", "quality-c3"];
 
     /// <summary>The presets of character models (symbol inputs), the ones the public trainer accepts.</summary>
-    public static IReadOnlyList<string> CharacterNames { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "quality"];
+    public static IReadOnlyList<string> CharacterNames { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "quality", "quality-c3"];
 
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="vocabularySize">Symbols including the boundary symbol (names.txt: 27). Ignored by the MNIST-1D presets.</param>
@@ -42,7 +42,10 @@ internal static class Presets
             "deep50res" => Get("deep50-res", vocabularySize),   // torch_ref.py's spelling
             "mnist1d-res" => Mnist1d(name, bn: false, "MNIST-1D: Linear 40->100 stem, five pre-activation ReLU residual blocks, no BatchNorm (seed 003)"),
             "mnist1d-res-bn" => Mnist1d(name, bn: true, "MNIST-1D: Linear 40->100 stem, five pre-activation BatchNorm-ReLU residual blocks (seed 003)"),
-            "quality" => Quality(vocabularySize),
+            "quality" => Quality("quality", QualityContext, vocabularySize, QualityEma,
+                "Context 8, embeddings of 48, three residual post-activation BatchNorm tanh layers of 512, Adam, 13k steps of batch 128, EMA of the weights"),
+            "quality-c3" => Quality("quality-c3", 3, vocabularySize, QualityC3Ema,
+                "Context 3, embeddings of 48, three residual post-activation BatchNorm tanh layers of 512, Adam, 13k steps of batch 128, EMA of the weights"),
             _ => throw new ArgumentException($"Unknown preset '{name}'. Known presets: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
@@ -80,21 +83,23 @@ internal static class Presets
     // the first layer); decaying the rate late and briefly (15k steps, the last 10% at a tenth: 1.958; half-way: 1.966).
     // What did not: width 768 or 1024, a fourth layer, pre-activation ReLU blocks (2.024), Adam's L2 weight decay
     // (2.006), batch 64 or 256, dropping context symbols. AtStep is absolute: a --steps override below it never decays.
-    private static Preset Quality(int vocabularySize)
+    private const float QualityEma = 0.999f;
+    private const float QualityC3Ema = 0.999f;
+
+    private static Preset Quality(string name, int context, int vocabularySize, float ema, string description)
     {
         var config = new MlpConfig
         {
-            ContextLength = QualityContext, VocabularySize = vocabularySize, EmbeddingWidth = 48, OutputWidth = vocabularySize,
+            ContextLength = context, VocabularySize = vocabularySize, EmbeddingWidth = 48, OutputWidth = vocabularySize,
             HiddenWidths = [512, 512, 512], Activation = Activation.Tanh, BlockStyle = BlockStyle.PostActivation, Residual = true,
             HiddenBias = false, HiddenBatchNorm = true, OutputBias = true,
         };
         var training = new TrainingOptions
         {
             Steps = 13_000, BatchSize = 128, Sampling = Sampling.ShuffledEpochs, Optimizer = OptimizerKind.Adam,
-            LearningRate = new StepDecaySchedule(0.001, 0.1, 12_000), CalibrateAfterTraining = true,
+            LearningRate = new StepDecaySchedule(0.001, 0.1, 12_000), CalibrateAfterTraining = true, EmaDecay = ema,
         };
-        return new Preset("quality", config, new InitOptions(InitScheme.KaimingNormal), training,
-            "Context 8, embeddings of 48, three residual post-activation BatchNorm tanh layers of 512, Adam, 13k steps of batch 128 (under a minute of one core)");
+        return new Preset(name, config, new InitOptions(InitScheme.KaimingNormal), training, description);
     }
 
     // The fourth seed: 4000 training rows of 40 floats, 10 classes; SGD lr 0.05 momentum 0.9, batch 200, shuffled;

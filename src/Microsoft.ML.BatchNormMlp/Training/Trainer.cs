@@ -213,7 +213,7 @@ internal sealed class Trainer
             net.Backward(ws.DLogits, o.FuseOptimizerStep ? _optimizer : null, layerGradients);   // fused: each layer is updated while its gradient is in cache
             if (!o.FuseOptimizerStep) _optimizer.GradientsReady(0, net.Parameters.Count);
             _optimizer.EndStep();
-            _ema?.Update();
+            _ema?.Update(step + 1);
             observer?.StepCompleted(step, net, loss, lr);
 
             int done = step + 1;

@@ -108,16 +108,17 @@ public class OptimizerTests
     {
         var p = Param(1, 2, 3, 4, 5, 6, 7, 8, 9);
         var ema = new ExponentialMovingAverage([p], 0.9f);
-        ema.Update();                                   // starts as a copy
+        ema.Update(1);                                  // starts as a copy
         Assert.That(ema.GetState()[0].Data, Is.EqualTo(p.Data));
         double[] want = p.Data.Select(x => (double)x).ToArray();
-        for (int t = 0; t < 3; t++)
+        for (int t = 2; t < 200; t++)
         {
-            for (int i = 0; i < p.Data.Length; i++) p.Data[i] += 1 + i;
-            ema.Update();
-            for (int i = 0; i < want.Length; i++) want[i] += 0.1 * (p.Data[i] - want[i]);
+            for (int i = 0; i < p.Data.Length; i++) p.Data[i] += 0.01f * (1 + i);
+            ema.Update(t);
+            double d = Math.Min(0.9, (1.0 + t) / (10 + t));   // warm-up: 3/12, 4/13, ... up to 0.9 from t = 80
+            for (int i = 0; i < want.Length; i++) want[i] += (1 - d) * (p.Data[i] - want[i]);
         }
-        Assert.That(ema.GetState()[0].Data, Is.EqualTo(want.Select(x => (float)x)).Within(1e-5f));
+        Assert.That(ema.GetState()[0].Data, Is.EqualTo(want.Select(x => (float)x)).Within(1e-4f));
         ema.CopyTo();
         Assert.That(p.Data, Is.EqualTo(ema.GetState()[0].Data));
     }
