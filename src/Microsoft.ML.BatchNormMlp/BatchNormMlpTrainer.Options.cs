@@ -88,8 +88,14 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>SGD momentum, in [0, 1); 0 is plain SGD. Only with <see cref="OptimizerAlgorithm.Sgd"/>.</summary>
         public float? Momentum { get; set; }
 
-        /// <summary>L2 weight decay added to the gradient, in [0, 1000].</summary>
+        /// <summary>Weight decay, in [0, 1000]: L2 added to the gradient (SGD, Adam), or decoupled, shrinking the weights by learning rate x decay each step (AdamW).</summary>
         public float? WeightDecay { get; set; }
+
+        /// <summary>Dropout rate on every hidden block during training, in [0, 0.95]; 0 is none. Training only: the model and inference do not change. Managed engine.</summary>
+        public float? Dropout { get; set; }
+
+        /// <summary>Decay of an exponential moving average of the weights, in [0, 1); 0 is none. The average becomes the model's weights after the last step (BatchNorm recalibrated for it). Managed engine.</summary>
+        public float? EmaDecay { get; set; }
 
         /// <summary>Rows per minibatch, drawn with replacement, 2 to <see cref="CharacterModelDefaults.MaxBatchSize"/>.</summary>
         public int? BatchSize { get; set; }
@@ -153,13 +159,17 @@ public sealed partial class BatchNormMlpTrainer
                 throw new ArgumentOutOfRangeException(nameof(Momentum), m, $"{Name(nameof(Momentum))} must be in [0, 1); got {m}.");
             if (WeightDecay is float wd && !(wd >= 0 && wd <= 1000))
                 throw new ArgumentOutOfRangeException(nameof(WeightDecay), wd, $"{Name(nameof(WeightDecay))} must be in [0, 1000]; got {wd}.");
+            if (Dropout is float p && !(p >= 0 && p <= 0.95f))
+                throw new ArgumentOutOfRangeException(nameof(Dropout), p, $"{Name(nameof(Dropout))} must be in [0, 0.95]; got {p}.");
+            if (EmaDecay is float ema && !(ema >= 0 && ema < 1))
+                throw new ArgumentOutOfRangeException(nameof(EmaDecay), ema, $"{Name(nameof(EmaDecay))} must be in [0, 1); got {ema}.");
             Range(BatchSize, 2, CharacterModelDefaults.MaxBatchSize, nameof(BatchSize));
             Range(Steps, 1, CharacterModelDefaults.MaxSteps, nameof(Steps));
             Range(ValidationInterval, 0, CharacterModelDefaults.MaxSteps, nameof(ValidationInterval));
             Range(ProgressInterval, 1, CharacterModelDefaults.MaxSteps, nameof(ProgressInterval));
             Range(Threads, 1, CharacterModelDefaults.MaxThreads, nameof(Threads));
             Range(DecayStep, 0, Steps ?? CharacterModelDefaults.MaxSteps, nameof(DecayStep));
-            if (Optimizer == OptimizerAlgorithm.Adam && Momentum is > 0)
+            if (Optimizer is OptimizerAlgorithm.Adam or OptimizerAlgorithm.AdamW && Momentum is > 0)
                 throw new ArgumentException($"{Name(nameof(Momentum))} applies to SGD only; Adam has its own moments. Leave it unset or 0 with {Name(nameof(Optimizer))} = Adam.", nameof(Momentum));
             if (BlockStyle == Microsoft.ML.BatchNormMlp.BlockStyle.PreActivation && HiddenWidths is { Count: 0 })
                 throw new ArgumentException($"{Name(nameof(HiddenWidths))} must hold at least the stem layer with {Name(nameof(BlockStyle))} = PreActivation.", nameof(HiddenWidths));
@@ -210,7 +220,7 @@ public sealed partial class BatchNormMlpTrainer
             Training.LearningRateSchedule schedule = decay == LearningRateDecay.Step
                 ? new StepDecaySchedule(rate, factor, DecayStep ?? (t.LearningRate as StepDecaySchedule)?.AtStep)
                 : new ConstantSchedule(rate);
-            var optimizer = Optimizer ?? (t.Optimizer == OptimizerKind.Adam ? OptimizerAlgorithm.Adam : OptimizerAlgorithm.Sgd);
+            var optimizer = Optimizer ?? t.Optimizer switch { OptimizerKind.Adam => OptimizerAlgorithm.Adam, OptimizerKind.AdamW => OptimizerAlgorithm.AdamW, _ => OptimizerAlgorithm.Sgd };
             int seed = Seed ?? contextSeed ?? CharacterModelDefaults.Seed;
             var training = t with
             {
@@ -218,9 +228,11 @@ public sealed partial class BatchNormMlpTrainer
                 BatchSize = BatchSize ?? t.BatchSize,
                 Sampling = t.Sampling, // the preset's: quality trains in shuffled epochs
                 LearningRate = schedule,
-                Optimizer = optimizer == OptimizerAlgorithm.Adam ? OptimizerKind.Adam : OptimizerKind.Sgd,
-                Momentum = optimizer == OptimizerAlgorithm.Adam ? 0 : Momentum ?? t.Momentum,
+                Optimizer = optimizer switch { OptimizerAlgorithm.Adam => OptimizerKind.Adam, OptimizerAlgorithm.AdamW => OptimizerKind.AdamW, _ => OptimizerKind.Sgd },
+                Momentum = optimizer == OptimizerAlgorithm.Sgd ? Momentum ?? t.Momentum : 0,
                 WeightDecay = WeightDecay ?? t.WeightDecay,
+                Dropout = Dropout ?? t.Dropout,
+                EmaDecay = EmaDecay ?? t.EmaDecay,
                 ValidationEvery = ValidationInterval,
                 ProgressEvery = ProgressInterval ?? Math.Clamp(steps / 100, 1, 1000),
                 Threads = Threads ?? contextThreads,

@@ -7,4 +7,6 @@ public enum OptimizerAlgorithm
     Sgd,
     /// <summary>torch.optim.Adam (β1 0.9, β2 0.999, ε 1e-8), with optional L2 weight decay.</summary>
     Adam,
+    /// <summary>torch.optim.AdamW (β1 0.9, β2 0.999, ε 1e-8): Adam with decoupled weight decay (the weights shrink by learning rate x decay each step).</summary>
+    AdamW,
 }

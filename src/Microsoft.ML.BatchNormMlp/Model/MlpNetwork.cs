@@ -113,6 +113,32 @@ internal sealed class MlpNetwork
 
     public IReadOnlyList<NamedTensor> Buffers { get; }
 
+    /// <summary>
+    /// Dropout on every hidden block in training-mode forward passes (null: none; see <see cref="SetDropout"/>).
+    /// Post-activation blocks drop their output before the residual add, <c>h = h + drop(act(bn(linear(h))))</c>;
+    /// pre-activation blocks drop the activation their Linear reads, <c>h = h + linear(drop(act(bn(h))))</c> (not
+    /// the stem, which has no activation). Evaluation, inference and calibration never drop.
+    /// </summary>
+    public Dropout? Dropout { get; private set; }
+
+    private Rng? _dropoutRng;
+
+    /// <summary>
+    /// Turns dropout on at <paramref name="rate"/> with masks drawn from <paramref name="rng"/> (the trainer's own
+    /// stream, so that masks do not move the minibatch sampler), or off with rate 0 (then bit-identical to a network
+    /// that never had it). Turning it on or off drops the cached workspaces: training workspaces hold the masks only when
+    /// dropout is on.
+    /// </summary>
+    public void SetDropout(float rate, Rng? rng)
+    {
+        var dropout = new Dropout(rate);
+        if (!dropout.IsIdentity) ArgumentNullException.ThrowIfNull(rng);
+        bool had = Dropout is not null;
+        Dropout = dropout.IsIdentity ? null : dropout;
+        _dropoutRng = Dropout is null ? null : rng;
+        if (had != Dropout is not null) ReleaseWorkspaces();
+    }
+
     /// <summary>Threads handed to every GEMM.</summary>
     public int Threads { get; set; } = 1;
 
@@ -191,6 +217,8 @@ internal sealed class MlpNetwork
         float[] h = ws.Input;
         int hn = batch * c.InputWidth;                    // length of the stream h: [B, width]
         bool pre = c.BlockStyle == BlockStyle.PreActivation;
+        var dropout = training && !stateless && !ws.ForwardOnly ? Dropout : null;
+        if (!stateless) ws.LastForwardDropped = dropout is not null;
         for (int i = 0; i < Hidden.Length; i++)
         {
             var lin = Hidden[i];
@@ -204,7 +232,14 @@ internal sealed class MlpNetwork
                 var y = ws.Activated[i].AsSpan(0, n);
                 lin.Forward(hs, z, batch, threads: t);
                 NormalizeAndActivate(norm, z, y, batch, training, stateless);
-                if (_adds[i]) TensorPrimitives.Add(hs, y, stream);
+                if (dropout is not null)
+                {
+                    var mask = ws.Mask[i].AsSpan(0, n);
+                    dropout.DrawMask(_dropoutRng!, mask);
+                    if (_adds[i]) Layers.Dropout.ApplyAndAdd(y, mask, hs, stream);
+                    else Layers.Dropout.Apply(y, mask, stream);
+                }
+                else if (_adds[i]) TensorPrimitives.Add(hs, y, stream);
             }
             else if (i == 0)
             {
@@ -212,8 +247,15 @@ internal sealed class MlpNetwork
             }
             else
             {
-                var a = ws.Activated[i].AsSpan(0, hn);
-                NormalizeAndActivate(norm, hs, a, batch, training, stateless);
+                ReadOnlySpan<float> a = ws.Activated[i].AsSpan(0, hn);
+                NormalizeAndActivate(norm, hs, ws.Activated[i].AsSpan(0, hn), batch, training, stateless);
+                if (dropout is not null)
+                {
+                    var mask = ws.Mask[i].AsSpan(0, hn);
+                    dropout.DrawMask(_dropoutRng!, mask);
+                    Layers.Dropout.Apply(a, mask, ws.Dropped[i].AsSpan(0, hn));
+                    a = ws.Dropped[i].AsSpan(0, hn);
+                }
                 if (_adds[i])
                 {
                     hs.CopyTo(stream);
@@ -280,11 +322,21 @@ internal sealed class MlpNetwork
             var dStream = cur.AsSpan(0, batch * o);                  // ∂L/∂h_i  [B, o]
             observer?.LayerOutputGradient(i, dStream);
             bool needDx = i > 0 || needInputGradient;
+            bool dropped = ws.Mask[i].Length > 0 && ws.LastForwardDropped;
             if (!pre)
             {
                 var dz = ws.Scratch.AsSpan(0, batch * o);          // ∂L/∂z    [B, o]
-                if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dStream, dz, batch, _act);
-                else Activations.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dStream, dz);
+                ReadOnlySpan<float> dy = dStream;                  // ∂L/∂y    [B, o]
+                if (dropped)
+                {
+                    // Into the spare gradient buffer: cur must keep the stream's own gradient for the residual add, and
+                    // `other` is written only after the norm's backward has read dy.
+                    var masked = other.AsSpan(0, batch * o);
+                    Layers.Dropout.Backward(dStream, ws.Mask[i].AsSpan(0, batch * o), masked);
+                    dy = masked;
+                }
+                if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dy, dz, batch, _act);
+                else Activations.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dy, dz);
                 if (_adds[i]) lin.Backward(hPrev, dz, cur, batch, accumulateDx: true, threads: t);   // the stream's own gradient stays in cur
                 else
                 {
@@ -301,7 +353,8 @@ internal sealed class MlpNetwork
             {
                 float[] a = ws.Activated[i];
                 var da = ws.Scratch.AsSpan(0, batch * w);          // ∂L/∂a    [B, w]
-                lin.Backward(a, dStream, da, batch, threads: t);
+                lin.Backward(dropped ? ws.Dropped[i] : a, dStream, da, batch, threads: t);
+                if (dropped) Layers.Dropout.Backward(da, ws.Mask[i].AsSpan(0, batch * w), da);
                 float[] target = _adds[i] ? cur : other;
                 var dPrev = target.AsSpan(0, batch * w);
                 if (norm is not null) norm.Backward(hPrev, a, da, dPrev, batch, _act, accumulateDx: _adds[i]);

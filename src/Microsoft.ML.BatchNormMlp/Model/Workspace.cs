@@ -26,6 +26,9 @@ internal sealed class Workspace
         LinearOut = new float[layers][];
         Activated = new float[layers][];
         Stream = new float[layers][];
+        Mask = new float[layers][];
+        Dropped = new float[layers][];
+        bool dropout = network.Dropout is not null && !forwardOnly;   // masks exist only in training workspaces
         int maxWidth = Math.Max(c.InputWidth, c.OutputWidth);
         foreach (int w in c.HiddenWidths) maxWidth = Math.Max(maxWidth, w);
         float[] Buffer(int width) => new float[batch * width];
@@ -41,13 +44,18 @@ internal sealed class Workspace
             {
                 LinearOut[i] = forwardOnly ? sharedLinear : Buffer(o);                  // z = linear(h)        [B, o]
                 Activated[i] = forwardOnly ? sharedActivated[i % 2] : Buffer(o);        // y = act(bn(z))       [B, o]
-                Stream[i] = !add ? Activated[i] : forwardOnly ? sharedStream[i % 2] : Buffer(o);   // h + y, or y itself
+                // h + y, or y itself; with dropout h + y ⊙ mask, or y ⊙ mask in a buffer of its own (backward reads y)
+                Stream[i] = !add ? (dropout ? Buffer(o) : Activated[i]) : forwardOnly ? sharedStream[i % 2] : Buffer(o);
+                Mask[i] = dropout ? Buffer(o) : [];                                     // 0 or 1/(1-p)         [B, o]
+                Dropped[i] = [];
             }
             else
             {
                 Activated[i] = i == 0 ? [] : forwardOnly ? sharedActivated[i % 2] : Buffer(w);   // a = act(bn(h))   [B, w]
                 Stream[i] = forwardOnly ? sharedStream[i % 2] : Buffer(o);             // h + linear(a)        [B, o]
                 LinearOut[i] = add ? [] : Stream[i];                                  // only separate from the stream without the add
+                Mask[i] = dropout && i > 0 ? Buffer(w) : [];                          // 0 or 1/(1-p)         [B, w]
+                Dropped[i] = dropout && i > 0 ? Buffer(w) : [];                       // a ⊙ mask, the Linear's input [B, w]
             }
         }
         OutputLinear = Buffer(c.OutputWidth);                                         // [B, K]
@@ -73,6 +81,15 @@ internal sealed class Workspace
     public float[][] Activated { get; }
 
     public float[][] Stream { get; }
+
+    /// <summary>Dropout's multipliers of each hidden block (training workspaces of a network with dropout; else empty).</summary>
+    public float[][] Mask { get; }
+
+    /// <summary>Whether the last forward pass into this workspace applied the masks (a training-mode pass): backward applies them only then.</summary>
+    public bool LastForwardDropped { get; set; }
+
+    /// <summary>Pre-activation blocks with dropout: the dropped activations the block's Linear reads (else empty).</summary>
+    public float[][] Dropped { get; }
 
     public float[] OutputLinear { get; }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Microsoft.ML.BatchNormMlp.Layers;
 
@@ -7,16 +8,19 @@ namespace Microsoft.ML.BatchNormMlp.Training;
 /// <summary>
 /// torch.optim.Adam (L2 weight decay added to the gradient, no AMSGrad), in PyTorch's arithmetic:
 /// m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= (lr / (1-β1ᵗ)) · m / (√v / √(1-β2ᵗ) + eps).
+/// With <c>decoupled</c> it is torch.optim.AdamW: the decay leaves the gradient (and so the moments) alone and shrinks
+/// the weights first, p *= 1 - lr·weight_decay, before the same update. L2 decay through Adam is divided by √v, so it
+/// barely touches the weights with large gradients; the decoupled one shrinks every weight by the same fraction.
 /// </summary>
 internal sealed class Adam : Optimizer
 {
     private readonly float[][] _m, _v;
 
-    public Adam(IReadOnlyList<Parameter> parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0) : base(parameters)
+    public Adam(IReadOnlyList<Parameter> parameters, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0, bool decoupled = false) : base(parameters)
     {
         if (beta1 is < 0 or >= 1 || beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), "Adam's betas must lie in [0, 1).");
         if (epsilon <= 0 || weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(epsilon), "Adam's epsilon must be positive and its weight decay not negative.");
-        Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
+        Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay; Decoupled = decoupled;
         _m = new float[parameters.Count][];
         _v = new float[parameters.Count][];
         for (int i = 0; i < parameters.Count; i++) { _m[i] = new float[parameters[i].Data.Length]; _v[i] = new float[parameters[i].Data.Length]; }
@@ -30,7 +34,10 @@ internal sealed class Adam : Optimizer
 
     public float WeightDecay { get; }
 
-    private float _stepSize, _sqrtCorrection2;
+    /// <summary>AdamW: the weight decay shrinks the weights instead of joining the gradient.</summary>
+    public bool Decoupled { get; }
+
+    private float _stepSize, _sqrtCorrection2, _shrink;
 
     protected override IEnumerable<(string Name, float[][] PerParameter)> StateSlots => [("exp_avg", _m), ("exp_avg_sq", _v)];
 
@@ -39,6 +46,7 @@ internal sealed class Adam : Optimizer
         int t = StepCount + 1;
         _stepSize = (float)(LearningRate / (1 - Math.Pow(Beta1, t)));
         _sqrtCorrection2 = (float)Math.Sqrt(1 - Math.Pow(Beta2, t));
+        _shrink = (float)(1 - LearningRate * (double)WeightDecay);   // torch: param.mul_(1 - lr * weight_decay), the factor in float32
     }
 
     protected override void Update(int index) =>
@@ -46,7 +54,8 @@ internal sealed class Adam : Optimizer
 
     private void Update(Span<float> p, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, float stepSize, float sqrtCorrection2)
     {
-        float b1 = Beta1, b2 = Beta2, eps = Epsilon, wd = WeightDecay;
+        float b1 = Beta1, b2 = Beta2, eps = Epsilon, wd = Decoupled ? 0 : WeightDecay;
+        if (Decoupled && WeightDecay != 0) TensorPrimitives.Multiply(p, _shrink, p);
         int n = p.Length, i = 0;
         ref float pp = ref MemoryMarshal.GetReference(p); ref float pg = ref MemoryMarshal.GetReference(grad);
         ref float pm = ref MemoryMarshal.GetReference(m); ref float pv = ref MemoryMarshal.GetReference(v);

@@ -23,16 +23,19 @@ internal sealed record SavedCheckpoint(MlpConfig Config, IReadOnlyList<string>? 
 /// The checkpoint file: a safetensors file (<see cref="SafeTensors"/>, written atomically, so the previous checkpoint
 /// stays whole until the new one is complete) holding the network's tensors under their own names (weights and
 /// BatchNorm running statistics), the optimizer's state under <c>optimizer.{slot}.{parameter}</c> (<c>momentum_buffer</c>,
-/// or Adam's <c>exp_avg</c> and <c>exp_avg_sq</c>), and in <c>__metadata__</c>:
+/// or Adam's and AdamW's <c>exp_avg</c> and <c>exp_avg_sq</c>), with an EMA of the weights its average under
+/// <c>ema.{parameter}</c> (after the first step), and in <c>__metadata__</c>:
 /// <list type="bullet">
 /// <item><c>format</c> = <c>bnmlp-checkpoint/1</c>; <c>config</c> (<see cref="MlpConfigJson"/>); <c>vocabulary</c> (JSON strings, symbol models only);</item>
 /// <item><c>training</c>: the options an exact resume needs unchanged (seed, steps, batch size, sampling, optimizer and its
-/// hyperparameters, learning-rate schedule) and, for information, the thread count;</item>
+/// hyperparameters, learning-rate schedule, dropout, EMA decay) and, for information, the thread count; files written before
+/// dropout and the EMA existed have neither entry and read as 0 (what those runs did);</item>
 /// <item><c>data</c>: <c>{"rows": N, "sha256": ...}</c> of the training set;</item>
 /// <item><c>step</c> (steps completed: also the schedule's and the validation cadence's position), <c>optimizer_steps</c>,
 /// <c>loss</c> and <c>validation_loss</c> (the last ones measured);</item>
 /// <item><c>sampler</c>: the generator's state words and spare Gaussian in hexadecimal, and for shuffled epochs the state
-/// before the epoch's shuffle (which rebuilds the permutation) and the cursor in it;</item>
+/// before the epoch's shuffle (which rebuilds the permutation) and the cursor in it, and with dropout the mask
+/// generator's state (<c>dropout</c>; null or absent without);</item>
 /// <item><c>sha256</c>: a hash of every other metadata entry and every tensor, so that any corruption is refused.</item>
 /// </list>
 /// Loading is strict: every fault is a <see cref="ModelFormatException"/> naming the file and the entry or tensor.
@@ -41,6 +44,7 @@ internal static class CheckpointFile
 {
     public const string FormatName = "bnmlp-checkpoint/1";
     private const string OptimizerPrefix = "optimizer.";
+    private const string EmaPrefix = "ema.";
     private static readonly string[] MetadataKeys = ["format", "config", "vocabulary", "training", "data", "step", "optimizer_steps", "loss", "validation_loss", "sampler", "sha256"];
 
     public static void Save(string path, SavedCheckpoint checkpoint)
@@ -50,6 +54,7 @@ internal static class CheckpointFile
         var tensors = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
         foreach (var t in s.Network) tensors.Add(t.Name, new NamedTensor(t.Shape, t.Data));
         foreach (var t in s.Optimizer) tensors.Add(OptimizerPrefix + t.Name, new NamedTensor(t.Shape, t.Data));
+        foreach (var t in s.Ema) tensors.Add(EmaPrefix + t.Name, new NamedTensor(t.Shape, t.Data));
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = FormatName,
@@ -66,6 +71,8 @@ internal static class CheckpointFile
                 if (s.EpochStart is { } start) { w.WriteStartObject("epoch_start"); WriteRng(w, start); w.WriteEndObject(); }
                 else w.WriteNull("epoch_start");
                 w.WriteNumber("cursor", s.Cursor);
+                if (s.DropoutSampler is { } dropout) { w.WriteStartObject("dropout"); WriteRng(w, dropout); w.WriteEndObject(); }
+                else w.WriteNull("dropout");
             }),
         };
         if (checkpoint.Vocabulary is not null)
@@ -131,13 +138,16 @@ internal static class CheckpointFile
             int optimizerSteps = ParseInt(meta["optimizer_steps"], "optimizer_steps", 0, step);
             double loss = ParseDouble(meta["loss"], "loss", allowNull: false)!.Value;
             double? validationLoss = ParseDouble(meta["validation_loss"], "validation_loss", allowNull: true);
-            var (sampler, epochStart, cursor) = ReadObject(meta["sampler"], "sampler", o =>
+            var (sampler, epochStart, cursor, dropout) = ReadObject(meta["sampler"], "sampler", o =>
                 (ReadRng(o, "sampler"), o.GetProperty("epoch_start").ValueKind == JsonValueKind.Null ? (RngState?)null : ReadRng(o.GetProperty("epoch_start"), "sampler.epoch_start"),
-                 ReadInt(o, "cursor", 0, data.Rows)));
+                 ReadInt(o, "cursor", 0, data.Rows),
+                 !o.TryGetProperty("dropout", out var d) || d.ValueKind == JsonValueKind.Null ? (RngState?)null : ReadRng(d, "sampler.dropout")));
             if (training.Sampling == Sampling.WithReplacement && (epochStart is not null || cursor != 0))
                 throw new FormatException("'sampler' has an epoch state but the run samples with replacement");
-            var (network, optimizer) = ReadTensors(config, training, content.Tensors);
-            state = new TrainingCheckpoint(step, sampler, epochStart, cursor, network, optimizer, optimizerSteps, loss, validationLoss);
+            if ((dropout is null) != (training.Dropout == 0))
+                throw new FormatException(dropout is null ? "'sampler' has no dropout generator but the run has dropout" : "'sampler' has a dropout generator but the run has no dropout");
+            var (network, optimizer, ema) = ReadTensors(config, training, step, content.Tensors);
+            state = new TrainingCheckpoint(step, sampler, epochStart, cursor, network, optimizer, optimizerSteps, loss, validationLoss, dropout, ema);
         }
         catch (FormatException ex) when (ex is not ModelFormatException) { throw Fail(ex.Message, ex); }
         return new SavedCheckpoint(config, vocabulary, training, data, state);
@@ -191,6 +201,8 @@ internal static class CheckpointFile
         Compare("optimizer", t.Optimizer, options.Optimizer);
         Compare("learning rate", t.LearningRate, options.LearningRate, Describe);
         Compare("weight decay", t.WeightDecay, options.WeightDecay);
+        Compare("dropout", t.Dropout, options.Dropout);
+        Compare("EMA decay", t.EmaDecay, options.EmaDecay);
         if (options.Optimizer == OptimizerKind.Sgd) Compare("momentum", t.Momentum, options.Momentum);
         else
         {
@@ -209,6 +221,7 @@ internal static class CheckpointFile
     {
         Seed = o.Seed, Steps = o.Steps, BatchSize = o.BatchSize, Sampling = o.Sampling, Optimizer = o.Optimizer, LearningRate = o.LearningRate,
         Momentum = o.Momentum, WeightDecay = o.WeightDecay, AdamBeta1 = o.AdamBeta1, AdamBeta2 = o.AdamBeta2, AdamEpsilon = o.AdamEpsilon, Threads = o.Threads,
+        Dropout = o.Dropout, EmaDecay = o.EmaDecay,
     };
 
     /// <summary>Deletes temporary files that an interrupted <see cref="Save"/> of <paramref name="path"/> left behind (a killed process cannot clean up).</summary>
@@ -235,15 +248,18 @@ internal static class CheckpointFile
 
     private static string OnOff(bool on) => on ? "on" : "off";
 
-    private static (List<TensorValue> Network, List<TensorValue> Optimizer) ReadTensors(MlpConfig config, TrainingOptions training, IReadOnlyDictionary<string, NamedTensor> tensors)
+    private static (List<TensorValue> Network, List<TensorValue> Optimizer, List<TensorValue> Ema) ReadTensors(MlpConfig config, TrainingOptions training, int step, IReadOnlyDictionary<string, NamedTensor> tensors)
     {
         var layout = TensorLayout.Expected(config);
-        string[] slots = training.Optimizer == OptimizerKind.Adam ? ["exp_avg", "exp_avg_sq"] : training.Momentum != 0 ? ["momentum_buffer"] : [];
+        string[] slots = training.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW ? ["exp_avg", "exp_avg_sq"] : training.Momentum != 0 ? ["momentum_buffer"] : [];
         var expected = new List<(string FileName, string StateName, TensorSpec Spec)>();
         foreach (var spec in layout) expected.Add((spec.Name, spec.Name, spec));
         foreach (var slot in slots)
             foreach (var spec in layout.Where(s => s.Role == TensorRole.Parameter))
                 expected.Add(($"{OptimizerPrefix}{slot}.{spec.Name}", $"{slot}.{spec.Name}", spec));
+        if (training.EmaDecay > 0 && step > 0)   // the average starts at the first step
+            foreach (var spec in layout.Where(s => s.Role == TensorRole.Parameter))
+                expected.Add(($"{EmaPrefix}{spec.Name}", spec.Name, spec));
 
         var missing = expected.Where(e => !tensors.ContainsKey(e.FileName)).Select(e => $"'{e.FileName}'").ToList();
         if (missing.Count > 0) throw new FormatException($"tensor(s) {string.Join(", ", missing)} are missing");
@@ -253,6 +269,7 @@ internal static class CheckpointFile
 
         var network = new List<TensorValue>();
         var optimizer = new List<TensorValue>();
+        var ema = new List<TensorValue>();
         foreach (var (fileName, stateName, spec) in expected)
         {
             var t = tensors[fileName];
@@ -260,9 +277,9 @@ internal static class CheckpointFile
                 throw new FormatException($"tensor '{fileName}' has shape [{string.Join(", ", t.Shape)}] but the config needs [{string.Join(", ", spec.Shape)}]");
             int bad = Array.FindIndex(t.Data, v => !float.IsFinite(v));
             if (bad >= 0) throw new FormatException($"tensor '{fileName}' holds {t.Data[bad]} at flat index {bad}");
-            (fileName == stateName ? network : optimizer).Add(new TensorValue(stateName, t.Shape, t.Data));
+            (fileName == stateName ? network : fileName.StartsWith(EmaPrefix, StringComparison.Ordinal) ? ema : optimizer).Add(new TensorValue(stateName, t.Shape, t.Data));
         }
-        return (network, optimizer);
+        return (network, optimizer, ema);
     }
 
     // The hash covers the metadata (without 'sha256') and the tensors, each in ordinal order of its name, with lengths
@@ -296,12 +313,14 @@ internal static class CheckpointFile
         w.WriteNumber("steps", o.Steps);
         w.WriteNumber("batch_size", o.BatchSize);
         w.WriteString("sampling", o.Sampling switch { Sampling.WithReplacement => "with_replacement", Sampling.ShuffledEpochs => "shuffled_epochs", _ => throw new ArgumentOutOfRangeException(nameof(o)) });
-        w.WriteString("optimizer", o.Optimizer switch { OptimizerKind.Sgd => "sgd", OptimizerKind.Adam => "adam", _ => throw new ArgumentOutOfRangeException(nameof(o)) });
+        w.WriteString("optimizer", o.Optimizer switch { OptimizerKind.Sgd => "sgd", OptimizerKind.Adam => "adam", OptimizerKind.AdamW => "adamw", _ => throw new ArgumentOutOfRangeException(nameof(o)) });
         w.WriteNumber("momentum", o.Momentum);
         w.WriteNumber("weight_decay", o.WeightDecay);
         w.WriteNumber("adam_beta1", o.AdamBeta1);
         w.WriteNumber("adam_beta2", o.AdamBeta2);
         w.WriteNumber("adam_epsilon", o.AdamEpsilon);
+        w.WriteNumber("dropout", o.Dropout);
+        w.WriteNumber("ema_decay", o.EmaDecay);
         w.WriteStartObject("learning_rate");
         switch (o.LearningRate)
         {
@@ -343,7 +362,8 @@ internal static class CheckpointFile
             {
                 "sgd" => OptimizerKind.Sgd,
                 "adam" => OptimizerKind.Adam,
-                var s => throw new FormatException($"'training.optimizer' is '{s}', not 'sgd' or 'adam'"),
+                "adamw" => OptimizerKind.AdamW,
+                var s => throw new FormatException($"'training.optimizer' is '{s}', not 'sgd', 'adam' or 'adamw'"),
             },
             Momentum = (float)ReadFinite(o, "momentum"),
             WeightDecay = (float)ReadFinite(o, "weight_decay"),
@@ -352,6 +372,8 @@ internal static class CheckpointFile
             AdamEpsilon = (float)ReadFinite(o, "adam_epsilon"),
             LearningRate = lr,
             Threads = ReadInt(o, "threads", 1, 4096),
+            Dropout = o.TryGetProperty("dropout", out _) ? (float)ReadFraction(o, "dropout") : 0,
+            EmaDecay = o.TryGetProperty("ema_decay", out _) ? (float)ReadFraction(o, "ema_decay") : 0,
         };
         return options;
     });
@@ -419,6 +441,13 @@ internal static class CheckpointFile
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
             throw new FormatException($"'{key}' is {v.GetRawText()}, not a finite number");
         return d;
+    }
+
+    // Dropout and EMA decay: in [0, 1), as TrainingOptions.Validate demands.
+    private static double ReadFraction(JsonElement o, string key)
+    {
+        double d = ReadFinite(o, key);
+        return d is >= 0 and < 1 ? d : throw new FormatException($"'{key}' is {d.ToString("R", CultureInfo.InvariantCulture)}, not in [0, 1)");
     }
 
     private static string ReadString(JsonElement o, string key)

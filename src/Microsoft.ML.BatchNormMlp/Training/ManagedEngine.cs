@@ -22,6 +22,7 @@ internal sealed class ManagedEngine : ITrainingEngine
         {
             OptimizerKind.Sgd => new Sgd(network.Parameters, options.Momentum, options.WeightDecay),
             OptimizerKind.Adam => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay),
+            OptimizerKind.AdamW => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay, decoupled: true),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
         };
     }

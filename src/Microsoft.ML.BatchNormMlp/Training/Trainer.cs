@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.BatchNormMlp.Model;
+using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Training;
 
@@ -22,6 +23,8 @@ internal sealed class Trainer : IDisposable
     private readonly ITrainingEngine _engine;
     private readonly bool _ownsEngine;
     private readonly MinibatchSampler _sampler;
+    private readonly Rng? _dropoutRng;                 // dropout masks: a stream of their own, so the sampler draws the same batches
+    private readonly ExponentialMovingAverage? _ema;   // averaged weights, swapped in after the last step
     private int _completedSteps;
     private double _lastLoss = double.NaN;
     private double? _lastValidationLoss;
@@ -49,7 +52,25 @@ internal sealed class Trainer : IDisposable
         _sampler = new MinibatchSampler(options.Sampling, options.Seed);
         _ownsEngine = engine is null;
         _engine = engine ?? TrainingEngines.Create(network, options);
+        if (_engine.Kind != TrainingEngine.Managed && (options.Dropout > 0 || options.EmaDecay > 0 || options.Optimizer == OptimizerKind.AdamW))
+        {
+            if (_ownsEngine) _engine.Dispose();
+            throw new ArgumentException(
+                $"The {_engine.Kind} engine does not run dropout, the weights' moving average or AdamW yet (asked: dropout {options.Dropout}, EMA decay {options.EmaDecay}, optimizer {options.Optimizer}); train them with the managed engine.", nameof(options));
+        }
+        if (options.Dropout > 0) _dropoutRng = new Rng(options.Seed ^ DropoutStream);
+        network.SetDropout(options.Dropout, _dropoutRng);
+        if (options.EmaDecay > 0) _ema = new ExponentialMovingAverage(network.Parameters, options.EmaDecay);
     }
+
+    // Seeds the dropout generator from the run's seed: any fixed odd constant gives an unrelated SplitMix64 stream.
+    private const ulong DropoutStream = 0xD1B54A32D192ED03UL;
+
+    /// <summary>
+    /// Whether the network is calibrated after the last step: asked for, or needed because the averaged weights replace
+    /// the ones whose batches the running statistics followed.
+    /// </summary>
+    private bool Calibrates => _options.CalibrateAfterTraining || _ema is not null;
 
     /// <summary>The engine computing the steps.</summary>
     public TrainingEngine Engine => _engine.Kind;
@@ -74,7 +95,8 @@ internal sealed class Trainer : IDisposable
     {
         _engine.Synchronize();
         return new(_completedSteps, _sampler.State, _sampler.EpochStart, _sampler.Cursor,
-            StateDictionary.Get(_network), _engine.GetOptimizerState(), _engine.OptimizerSteps, _lastLoss, _lastValidationLoss);
+            StateDictionary.Get(_network), _engine.GetOptimizerState(), _engine.OptimizerSteps, _lastLoss, _lastValidationLoss,
+            _dropoutRng?.State, _ema?.GetState() ?? []);
     }
 
     /// <summary>Restores a <see cref="Checkpoint"/> taken from a trainer (of either engine) of the same architecture and optimizer.</summary>
@@ -84,12 +106,28 @@ internal sealed class Trainer : IDisposable
         if (checkpoint.CompletedSteps < 0 || checkpoint.CompletedSteps > _options.Steps)
             throw new ArgumentException($"The checkpoint is at step {checkpoint.CompletedSteps}, outside this run's {_options.Steps} steps.", nameof(checkpoint));
         if (checkpoint.Cursor < 0) throw new ArgumentException($"The checkpoint's epoch cursor {checkpoint.Cursor} is negative.", nameof(checkpoint));
+        if ((checkpoint.DropoutSampler is null) != (_dropoutRng is null))
+            throw new ArgumentException(_dropoutRng is null ? "The checkpoint holds a dropout generator but this run has no dropout." : "The checkpoint holds no dropout generator but this run has dropout.", nameof(checkpoint));
+        if (_ema is null && checkpoint.Ema.Count > 0) throw new ArgumentException("The checkpoint holds averaged (EMA) weights but this run keeps no average.", nameof(checkpoint));
+        if (_ema is not null && checkpoint.Ema.Count == 0 && checkpoint.CompletedSteps > 0)
+            throw new ArgumentException("The checkpoint holds no averaged (EMA) weights but this run keeps an average.", nameof(checkpoint));
         // Each load checks everything before changing anything; a refused optimizer state puts the network back too.
         // The network is the model of record: the engine reads it at the start of the next Train.
         var before = StateDictionary.Get(_network);
         StateDictionary.Load(_network, checkpoint.Network);
-        try { _engine.LoadOptimizerState(checkpoint.Optimizer, checkpoint.OptimizerSteps); }
-        catch { StateDictionary.Load(_network, before); throw; }
+        var emaBefore = _ema?.GetState();
+        try
+        {
+            _engine.LoadOptimizerState(checkpoint.Optimizer, checkpoint.OptimizerSteps);
+            _ema?.LoadState(checkpoint.Ema);
+        }
+        catch
+        {
+            StateDictionary.Load(_network, before);
+            if (emaBefore is not null) _ema!.LoadState(emaBefore);
+            throw;
+        }
+        if (checkpoint.DropoutSampler is { } dropoutState) _dropoutRng!.State = dropoutState;
         _sampler.Restore(checkpoint.Sampler, checkpoint.EpochStart, checkpoint.Cursor);
         _completedSteps = checkpoint.CompletedSteps;
         _lastLoss = checkpoint.LastLoss;
@@ -181,6 +219,7 @@ internal sealed class Trainer : IDisposable
                 var observer = Observer;
                 var layerGradients = observer?.BeforeBackward(step);
                 engine.BackwardAndUpdate(lr, layerGradients);
+                _ema?.Update(step + 1);
                 observer?.StepCompleted(step, net, loss, lr);
 
                 _completedSteps = done;
@@ -204,7 +243,8 @@ internal sealed class Trainer : IDisposable
         if (_completedSteps > first && FirstNonFiniteTensor() is { } broken)
             throw NonFiniteLossException.AfterUpdate(_completedSteps - 1, loss, broken, lr, c.HiddenBatchNorm);
 
-        if (o.CalibrateAfterTraining)
+        if (_ema is not null) _ema.CopyTo();   // the model is the average from here on
+        if (Calibrates)
         {
             net.Calibrate(train);
             if (validation is not null) validationLoss = net.Evaluate(validation, o.EvaluationChunk);
@@ -235,6 +275,9 @@ internal sealed class Trainer : IDisposable
             if (!IsFinite(t.Data)) return t.Name;
         foreach (var t in _engine.GetOptimizerState())
             if (!IsFinite(t.Data)) return "optimizer." + t.Name;
+        if (_ema is not null)
+            foreach (var t in _ema.GetState())
+                if (!IsFinite(t.Data)) return "ema." + t.Name;
         return null;
     }
 

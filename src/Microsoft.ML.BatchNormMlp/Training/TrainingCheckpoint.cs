@@ -19,7 +19,13 @@ namespace Microsoft.ML.BatchNormMlp.Training;
 /// <param name="OptimizerSteps">The optimizer's step count (Adam's bias corrections depend on it).</param>
 /// <param name="LastLoss">The last step's minibatch loss (NaN before the first step).</param>
 /// <param name="LastValidationLoss">The last validation loss measured, if any.</param>
+/// <param name="DropoutSampler">With dropout: the mask generator's state; null without dropout.</param>
+/// <param name="EmaAverage">With an EMA of the weights: the average by parameter name; empty without one (or before the first step).</param>
 internal sealed record TrainingCheckpoint(
     int CompletedSteps, RngState Sampler, RngState? EpochStart, int Cursor,
     IReadOnlyList<TensorValue> Network, IReadOnlyList<TensorValue> Optimizer, int OptimizerSteps,
-    double LastLoss = double.NaN, double? LastValidationLoss = null);
+    double LastLoss = double.NaN, double? LastValidationLoss = null, RngState? DropoutSampler = null, IReadOnlyList<TensorValue>? EmaAverage = null)
+{
+    /// <summary>The EMA tensors (never null).</summary>
+    public IReadOnlyList<TensorValue> Ema => EmaAverage ?? [];
+}

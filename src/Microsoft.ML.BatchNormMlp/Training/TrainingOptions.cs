@@ -1,3 +1,5 @@
+using Microsoft.ML.BatchNormMlp.Model;
+
 namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>How minibatches are drawn from the training set.</summary>
@@ -9,7 +11,8 @@ internal enum Sampling
     ShuffledEpochs,
 }
 
-internal enum OptimizerKind { Sgd, Adam }
+/// <summary>The optimizer: SGD (with optional momentum), Adam (L2 weight decay in the gradient) or AdamW (decoupled weight decay).</summary>
+internal enum OptimizerKind { Sgd, Adam, AdamW }
 
 /// <summary>Training hyperparameters. Internal; the public API wraps it.</summary>
 internal sealed record TrainingOptions
@@ -29,7 +32,7 @@ internal sealed record TrainingOptions
     /// <summary>SGD momentum (0: plain SGD).</summary>
     public float Momentum { get; init; }
 
-    /// <summary>L2 weight decay added to the gradient, as PyTorch's optimizers do.</summary>
+    /// <summary>Weight decay: L2 added to the gradient (SGD, Adam), or decoupled, shrinking the weights by lr·decay a step (AdamW), as PyTorch's optimizers do.</summary>
     public float WeightDecay { get; init; }
 
     public float AdamBeta1 { get; init; } = 0.9f;
@@ -37,6 +40,20 @@ internal sealed record TrainingOptions
     public float AdamBeta2 { get; init; } = 0.999f;
 
     public float AdamEpsilon { get; init; } = 1e-8f;
+
+    /// <summary>
+    /// Dropout rate on every hidden block during training, in [0, 1) (0: none, bit-identical to no dropout). Masks
+    /// come from their own generator (seeded from <see cref="Seed"/>), so the minibatches are the same with and
+    /// without it. See <see cref="MlpNetwork.Dropout"/> for where it sits.
+    /// </summary>
+    public float Dropout { get; init; }
+
+    /// <summary>
+    /// Decay of an exponential moving average of the parameters, in [0, 1) (0: none). With it the averaged weights
+    /// replace the trained ones after the last step and BatchNorm is recalibrated on the training set for them
+    /// (<see cref="ExponentialMovingAverage"/>); validation during training sees the live weights.
+    /// </summary>
+    public float EmaDecay { get; init; }
 
     /// <summary>Evaluate the validation set every this many steps (and after the last); 0 only after the last.</summary>
     public int ValidationEvery { get; init; }
@@ -88,6 +105,8 @@ internal sealed record TrainingOptions
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "CheckpointEvery must not be negative.");
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "EmaDecay must be in [0, 1).");
         ArgumentNullException.ThrowIfNull(LearningRate);
         if (!Enum.IsDefined(Engine)) throw new ArgumentOutOfRangeException(nameof(Engine), Engine, "Engine must be Auto, Managed or TorchSharp.");
         var device = TrainingDevice.Parse(Device, nameof(Device));

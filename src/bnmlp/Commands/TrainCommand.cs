@@ -52,16 +52,19 @@ internal static class TrainCommand
         Option<bool> noBatchNorm = CommonOptions.Flag("--no-batch-norm", "No BatchNorm in the hidden layers.");
         Option<bool> bias = CommonOptions.Flag("--bias", "Biases on the hidden Linear layers (redundant before a BatchNorm).");
         Option<string> init = CommonOptions.Choice("--init", "pytorch", [.. Inits.Keys], "Weight initialization");
-        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd", ["sgd", "adam"], "Optimizer");
+        Option<string> optimizer = CommonOptions.Choice("--optimizer", "sgd", ["sgd", "adam", "adamw"], "Optimizer (adamw: Adam with decoupled weight decay)");
         Option<double?> momentum = CommonOptions.Number("--momentum", 0, 0.999999, "SGD momentum");
-        Option<double?> weightDecay = CommonOptions.Number("--weight-decay", 0, 1000, "L2 weight decay");
+        Option<double?> weightDecay = CommonOptions.Number("--weight-decay", 0, 1000, "Weight decay: L2 in the gradient (sgd, adam) or decoupled (adamw)");
+        Option<double?> dropout = CommonOptions.Number("--dropout", 0, 0.95, "Dropout rate on every hidden block while training (the model file does not change)");
+        Option<double?> ema = CommonOptions.Number("--ema", 0, 0.999999, "Decay of an exponential moving average of the weights, which becomes the model (BatchNorm recalibrated); 0: none");
         Option<int> batchSize = CommonOptions.Int("--batch-size", 0, 0, CharacterModelDefaults.MaxBatchSize, "Rows per minibatch; 0 keeps the preset's");
         Option<string> decay = CommonOptions.Choice("--decay", "step", ["step", "none"], "Learning-rate schedule: step (x0.1 half-way) or none (constant)");
+        Option<int> decayStep = CommonOptions.Int("--decay-step", 0, 0, 100_000_000, "With the step schedule: the first step at the lower rate; 0 keeps the preset's (half-way, or quality's own)");
 
         var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
             data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples, engine, device,
-            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, batchSize, decay,
+            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, dropout, ema, batchSize, decay, decayStep,
         };
         CommandAction.Set(command, (parse, console, figures) =>
         {
@@ -70,18 +73,22 @@ internal static class TrainCommand
             {
                 Preset = parse.GetRequiredValue(preset),
                 EmbeddingWidth = parse.GetValue(embedding) is > 0 and int e ? e : null,
-                HiddenWidths = parse.GetValue(hidden),
+                // An absent list option reads as an empty array, not null: without this, any other override dropped every hidden layer.
+                HiddenWidths = parse.GetValue(hidden) is { Length: > 0 } widths ? widths : null,
                 Activation = CommonOptions.Given(parse, activation) ? (parse.GetValue(activation) == "relu" ? Activation.Relu : Activation.Tanh) : null,
                 BlockStyle = CommonOptions.Given(parse, block) ? (parse.GetValue(block) == "pre" ? BlockStyle.PreActivation : BlockStyle.PostActivation) : null,
                 Residual = parse.GetValue(residual) ? true : null,
                 BatchNorm = parse.GetValue(batchNorm) ? true : parse.GetValue(noBatchNorm) ? false : null,
                 HiddenBias = parse.GetValue(bias) ? true : null,
                 Initialization = CommonOptions.Given(parse, init) ? Inits[parse.GetRequiredValue(init)] : null,
-                Optimizer = CommonOptions.Given(parse, optimizer) ? (parse.GetValue(optimizer) == "adam" ? OptimizerAlgorithm.Adam : OptimizerAlgorithm.Sgd) : null,
+                Optimizer = CommonOptions.Given(parse, optimizer) ? parse.GetValue(optimizer) switch { "adam" => OptimizerAlgorithm.Adam, "adamw" => OptimizerAlgorithm.AdamW, _ => OptimizerAlgorithm.Sgd } : null,
                 Momentum = parse.GetValue(momentum) is double m ? (float)m : null,
                 WeightDecay = parse.GetValue(weightDecay) is double w ? (float)w : null,
+                Dropout = parse.GetValue(dropout) is double p ? (float)p : null,
+                EmaDecay = parse.GetValue(ema) is double d ? (float)d : null,
                 BatchSize = parse.GetValue(batchSize) is > 0 and int b ? b : null,
                 Decay = CommonOptions.Given(parse, decay) ? (parse.GetValue(decay) == "none" ? LearningRateDecay.Constant : LearningRateDecay.Step) : null,
+                DecayStep = parse.GetValue(decayStep) is > 0 and int at ? at : null,
             };
             bool anyOverride = command.Options.Any(o => o.Name is not ("--data" or "--preset" or "--steps" or "--seed" or "--threads" or "--learning-rate" or "--out"
                 or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--engine" or "--device" or "--json") && CommonOptions.Given(parse, o));

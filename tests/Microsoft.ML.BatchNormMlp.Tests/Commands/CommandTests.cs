@@ -98,6 +98,20 @@ public class CommandTests
     }
 
     [Test]
+    public void Train_RegularizationFlags_ReachTheRunAndItsCheckpoint()
+    {
+        string path = Path.Combine(_temp.Path, "regularized.safetensors");
+        string checkpoint = Path.Combine(_temp.Path, "regularized.ckpt");
+        Ok("train", "--data", TestData.NamesPath, "--steps", "30", "--out", path, "--samples", "0", "--checkpoint-every", "30", "--checkpoint", checkpoint,
+            "--optimizer", "adamw", "--weight-decay", "0.01", "--dropout", "0.2", "--ema", "0.99", "--decay-step", "20", "--learning-rate", "0.003");
+        var t = CheckpointFile.Load(checkpoint).Training;
+        Assert.That((t.Optimizer, t.WeightDecay, t.Dropout, t.EmaDecay), Is.EqualTo((OptimizerKind.AdamW, 0.01f, 0.2f, 0.99f)));
+        Assert.That(CheckpointFile.Describe(t.LearningRate), Does.EndWith("then x0.1 at step 20"));
+        Assert.That(ModelFile.Load(path).Config.HiddenWidths, Is.EqualTo(Presets.Get("bn1").Config.HiddenWidths), "dropout and the EMA leave the architecture alone");
+        Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--out", path, "--steps", "10", "--decay-step", "20"], "DecayStep must be between 0 and 10; got 20");
+    }
+
+    [Test]
     public void Train_PresetKeepsItsOwnContextUnlessTheFlagIsGiven()
     {
         // quality reads 8 symbols; a --context default of 3 once silently overrode it.

@@ -28,12 +28,30 @@ public class NetworkGradientTests
     private static TestCaseData Case(string name, MlpConfig c) => new TestCaseData(c).SetArgDisplayNames(name);
 
     [TestCaseSource(nameof(Configs))]
-    public void Backward_MatchesFiniteDifferencesForEveryParameter(MlpConfig config)
+    public void Backward_MatchesFiniteDifferencesForEveryParameter(MlpConfig config) => CheckEveryParameter(config, dropout: 0);
+
+    public static IEnumerable<TestCaseData> DropoutConfigs()
+    {
+        yield return Case("post residual, BN, mixed widths", Symbols with { HiddenWidths = [6, 6, 5, 5], HiddenBias = true, Residual = true });
+        yield return Case("post, no residual, no BN", Symbols with { HiddenWidths = [6, 5], HiddenBatchNorm = false, HiddenBias = true });
+        yield return Case("pre residual, BN, tanh, output BN", Symbols with { HiddenWidths = [6, 6, 6], BlockStyle = BlockStyle.PreActivation, Residual = true, OutputBatchNorm = true });
+        yield return Case("pre, no residual, no BN, ReLU, dense", Dense with { HiddenWidths = [6, 5], BlockStyle = BlockStyle.PreActivation, Activation = Activation.Relu, HiddenBatchNorm = false, HiddenBias = true });
+    }
+
+    // Dropout with one fixed mask: the generator is rewound before every forward pass, so the loss is a smooth
+    // function of the weights and backward must match its finite differences.
+    [TestCaseSource(nameof(DropoutConfigs))]
+    public void Backward_WithAFixedDropoutMask_MatchesFiniteDifferences(MlpConfig config) => CheckEveryParameter(config, dropout: 0.3f);
+
+    private static void CheckEveryParameter(MlpConfig config, float dropout)
     {
         const int B = 8;
         var net = new MlpNetwork(config);
         var rng = new Rng(21);
         Initialization.Initialize(net, new InitOptions(), rng);
+        var masks = new Rng(33);
+        var maskStart = masks.State;
+        if (dropout > 0) net.SetDropout(dropout, masks);
         foreach (var norm in net.Norms.Append(net.OutputNorm))
         {
             if (norm is null) continue;
@@ -45,12 +63,15 @@ public class NetworkGradientTests
         double Loss()
         {
             var input = config.IsDense ? NetworkInput.Dense(features) : NetworkInput.Ids(ids);
+            masks.State = maskStart;
             var logits = net.Forward(input, B, training: true);
             // Sum rather than mean over the batch so that gradients are O(1) and well above float noise.
             return SoftmaxCrossEntropy.Forward(logits, labels, default, B, config.OutputWidth) * B;
         }
 
         Loss();
+        if (dropout > 0)
+            Assert.That(net.GetWorkspace(B).Mask.Where(m => m.Length > 0).SelectMany(m => m).Count(m => m == 0), Is.GreaterThan(0), "some units are dropped");
         var ws = net.GetWorkspace(B);
         SoftmaxCrossEntropy.Forward(ws.Logits, labels, ws.DLogits, B, config.OutputWidth);
         for (int i = 0; i < ws.DLogits.Length; i++) ws.DLogits[i] *= B;

@@ -113,6 +113,18 @@ public class CheckpointFileTests
     }
 
     [Test]
+    public void OtherRegularization_IsRefusedNamingEach()
+    {
+        using var temp = new TempDirectory();
+        string path = WriteCheckpoint(temp);
+        var other = Options with { Dropout = 0.25f, EmaDecay = 0.99f, Optimizer = OptimizerKind.AdamW, Momentum = 0 };
+        var ex = RefusedResume(path, Config, other, Symbols, ResumeTests.Data(100, 1));
+        Assert.That(ex.Message, Does.Contain("the checkpoint has dropout 0, the run asks for 0.25")
+            .And.Contain("the checkpoint has EMA decay 0, the run asks for 0.99")
+            .And.Contain("the checkpoint has optimizer Sgd, the run asks for AdamW"));
+    }
+
+    [Test]
     public void OtherTrainingData_IsRefused()
     {
         using var temp = new TempDirectory();

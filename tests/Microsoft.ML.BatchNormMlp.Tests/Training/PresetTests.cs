@@ -17,6 +17,7 @@ public class PresetTests
     [TestCase("mnist1d-res", 55610)]
     [TestCase("mnist1d-res-bn", 56610)]
     [TestCase("quality", 739115)]
+    [TestCase("quality-c3", 616235)]
     public void Preset_HasPyTorchsParameterCount(string name, int count)
     {
         Assert.That(new MlpNetwork(Presets.Get(name).Config).ParameterCount, Is.EqualTo(count));

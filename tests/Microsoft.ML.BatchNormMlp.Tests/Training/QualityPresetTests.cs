@@ -1,3 +1,4 @@
+using Microsoft.ML.BatchNormMlp.Export;
 using Microsoft.ML.BatchNormMlp.Featurization;
 using Microsoft.ML.BatchNormMlp.Model;
 using Microsoft.ML.BatchNormMlp.Numerics;
@@ -20,6 +21,17 @@ public class QualityPresetTests
         Assert.That(Presets.CharacterNames, Does.Contain("quality"));
         var net = new MlpNetwork(p.Config);
         Assert.That(Enumerable.Range(1, p.Config.HiddenWidths.Count - 1).All(net.AddsResidual), Is.True, "every layer after the first adds its input back");
+    }
+
+    [Test]
+    public void QualityC3_IsQualityAtContext3_WithTheSameTraining()
+    {
+        var q = Presets.Get("quality");
+        var c3 = Presets.Get("quality-c3");
+        Assert.That(c3.Config, Is.EqualTo(q.Config with { ContextLength = 3 }).Using<MlpConfig>((a, b) => MlpConfigJson.Write(a) == MlpConfigJson.Write(b)));
+        Assert.That(c3.Training.EmaDecay, Is.GreaterThan(0), "the averaged weights are the model");
+        Assert.That(c3.Training.CalibrateAfterTraining, Is.True);
+        Assert.That(Presets.CharacterNames, Does.Contain("quality-c3"));
     }
 
     [Test]

@@ -118,7 +118,7 @@ public class TrainCommandTests
     }
 
     [TestCase("--learning-rate", "-1", "--learning-rate must be a number above 0 and at most 1E+30; got \"-1\".")]
-    [TestCase("--preset", "bn2", "--preset must be one of bn1, plain1, seed002, mlp3, deep50, deep50-res, mnist1d-res, mnist1d-res-bn, quality, deep50res; got \"bn2\".")]
+    [TestCase("--preset", "bn2", "--preset must be one of bn1, plain1, seed002, mlp3, deep50, deep50-res, mnist1d-res, mnist1d-res-bn, quality, quality-c3, deep50res; got \"bn2\".")]
     [TestCase("--checkpoint-every", "x", "--checkpoint-every must be an integer from 0 to 2147483647; got \"x\".")]
     public void BadOptions_AreOneLineAndExitCode1(string option, string value, string message)
     {

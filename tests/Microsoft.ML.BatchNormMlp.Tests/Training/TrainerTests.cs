@@ -229,6 +229,71 @@ public class TrainerTests
     }
 
     [Test]
+    public void TrainingSteps_WithDropoutAndEma_AllocateNothingAfterWarmUp()
+    {
+        var net = Network(Config with { HiddenWidths = [32, 32], Residual = true, OutputBatchNorm = true });
+        var data = Data(500, 1);
+        var options = new TrainingOptions { Steps = 20, BatchSize = 32, Optimizer = OptimizerKind.AdamW, WeightDecay = 0.01f, Dropout = 0.2f, EmaDecay = 0.99f, LearningRate = new ConstantSchedule(0.01) };
+        new Trainer(net, options).Train(data);
+        var shortRun = new Trainer(net, options);
+        var longRun = new Trainer(net, options with { Steps = 1020 });
+        long a = GC.GetAllocatedBytesForCurrentThread();
+        shortRun.Train(data);
+        long b = GC.GetAllocatedBytesForCurrentThread();
+        longRun.Train(data);
+        long c = GC.GetAllocatedBytesForCurrentThread();
+        Assert.That((c - b) - (b - a), Is.EqualTo(0), $"1000 extra steps allocated {(c - b) - (b - a)} bytes");
+    }
+
+    [Test]
+    public void Dropout_DrawsItsOwnStream_SoTheBatchesAreTheSame()
+    {
+        var options = new TrainingOptions { Steps = 30, BatchSize = 16, Sampling = Sampling.ShuffledEpochs, LearningRate = new ConstantSchedule(0.05) };
+        var plain = new Trainer(Network(), options);
+        var dropped = new Trainer(Network(), options with { Dropout = 0.5f });
+        var data = Data(200, 1);
+        plain.Train(data);
+        dropped.Train(data);
+        var p = plain.Checkpoint();
+        var d = dropped.Checkpoint();
+        Assert.That((d.Sampler, d.EpochStart, d.Cursor), Is.EqualTo((p.Sampler, p.EpochStart, p.Cursor)));
+        Assert.That(d.DropoutSampler, Is.Not.Null);
+        Assert.That(d.Network.First(t => t.Name == "hidden.0.linear.weight").Data, Is.Not.EqualTo(p.Network.First(t => t.Name == "hidden.0.linear.weight").Data), "the masks changed the updates");
+    }
+
+    [Test]
+    public void Dropout_IsDeterministicForASeed()
+    {
+        float[] Run()
+        {
+            var net = Network(Config with { HiddenWidths = [16, 16], Residual = true });
+            new Trainer(net, new TrainingOptions { Steps = 50, BatchSize = 16, Dropout = 0.3f, LearningRate = new ConstantSchedule(0.05) }).Train(Data(200, 1));
+            return net.Tensors.SelectMany(t => t.Data).ToArray();
+        }
+        Assert.That(Run(), Is.EqualTo(Run()));
+    }
+
+    [Test]
+    public void Ema_BecomesTheWeights_WithBatchNormCalibratedForThem()
+    {
+        var data = Data(300, 1);
+        var options = new TrainingOptions { Steps = 60, BatchSize = 16, Optimizer = OptimizerKind.Adam, EmaDecay = 0.9f, LearningRate = new ConstantSchedule(0.01) };
+        var averaged = Network();
+        var trainer = new Trainer(averaged, options);
+        trainer.Train(data);
+        var live = Network();
+        new Trainer(live, options with { EmaDecay = 0 }).Train(data);   // the same trajectory: the average does not feed back
+        var ema = trainer.Checkpoint().Ema.ToDictionary(t => t.Name, t => t.Data);
+        foreach (var p in averaged.Parameters)
+            Assert.That(p.Data, Is.EqualTo(ema[p.Name]), $"{p.Name} is the average");
+        Assert.That(averaged.Parameters[1].Data, Is.Not.EqualTo(live.Parameters[1].Data));
+        // BatchNorm's running statistics are the whole training set's for the averaged weights: calibrating again changes nothing.
+        var mean = averaged.Norms[0]!.RunningMean.Data.ToArray();
+        averaged.Calibrate(data);
+        Assert.That(averaged.Norms[0]!.RunningMean.Data, Is.EqualTo(mean));
+    }
+
+    [Test]
     public void Mnist1dResBn_TrainsOnDenseRowsWithMomentum()
     {
         var preset = Presets.Get("mnist1d-res-bn");
