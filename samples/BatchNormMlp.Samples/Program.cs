@@ -1,11 +1,10 @@
-using Microsoft.ML.BatchNormMlp.Experiments;
+using BatchNormMlp.Samples.Experiments;
 
 // dotnet run -c Release --project samples/BatchNormMlp.Samples -- <name> [--full] [--data <names.txt or data directory>] [--threads <n>]
 // Each sample prints its side-by-side table and writes artifacts/samples/<name>/report.html.
-// (Uses the library's internal experiments for now; they move onto the public API once it lands.)
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full] [--data <path>] [--threads <n>]\n\nSamples:");
+    Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full | --quick] [--data <path>] [--threads <n>]\n\nSamples:");
     foreach (var e in ExperimentCatalog.All) Console.WriteLine($"  {e.Name,-12} {e.Description}");
     return args.Length == 0 ? 1 : 0;
 }
@@ -16,7 +15,7 @@ if (experiment is null)
     Console.Error.WriteLine($"Unknown sample '{args[0]}'. Known: {string.Join(", ", ExperimentCatalog.All.Select(e => e.Name))}.");
     return 1;
 }
-bool full = args.Contains("--full");
+bool full = args.Contains("--full"), quick = args.Contains("--quick");
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 string? dataPath = Option("--data");
 if (!int.TryParse(Option("--threads") ?? "1", out int threads) || threads < 1)
@@ -25,9 +24,9 @@ if (!int.TryParse(Option("--threads") ?? "1", out int threads) || threads < 1)
     return 1;
 }
 
-Console.WriteLine($"{experiment.Name} ({(full ? "--full" : "default")} run): {experiment.Description}");
+Console.WriteLine($"{experiment.Name} ({(full ? "--full" : quick ? "--quick" : "default")} run): {experiment.Description}");
 var clock = System.Diagnostics.Stopwatch.StartNew();
-var outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads));
+var outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads, Quick: quick, Log: Console.WriteLine, Args: args));
 Console.WriteLine();
 Console.Write(outcome.ToText());
 string report = outcome.SaveReport(Path.Combine("artifacts", "samples"));

@@ -36,6 +36,17 @@ public abstract class CharacterModel
     /// <summary>Whether the BatchNorm layers are folded away (<see cref="FoldedCharacterModel"/>).</summary>
     public abstract bool IsFolded { get; }
 
+    /// <summary>
+    /// Trained weights: embeddings, Linear weights and biases, BatchNorm scales and shifts (running statistics are
+    /// not counted: they are measured, not learned). A folded model counts its folded weights, so folding shrinks it.
+    /// The size figure of a trainer comparison.
+    /// </summary>
+    public int ParameterCount => ToModelState().Tensors.Where(t => !IsRunningStatistic(t.Key)).Sum(t => t.Value.Length);
+
+    // BatchNorm buffers in the model file: "*.running_mean", "*.running_var" (PyTorch's names).
+    private static bool IsRunningStatistic(string tensor) =>
+        tensor.EndsWith(".running_mean", StringComparison.Ordinal) || tensor.EndsWith(".running_var", StringComparison.Ordinal);
+
     /// <summary>Logits [rows, vocabulary] for contexts [rows, context length] of valid ids. Thread-safe.</summary>
     internal abstract void ComputeLogits(ReadOnlySpan<int> contexts, int rows, Span<float> logits);
 

@@ -40,6 +40,16 @@ public class CharacterModelTests
     }
 
     [Test]
+    public void ParameterCount_CountsTrainedWeights_NotRunningStatistics_AndFoldingRemovesTheBatchNorm()
+    {
+        var t = TrainedModels.Get();
+        // bn1 (PyTorch's count): embedding 27x10, hidden 30x200 without bias, BatchNorm scale and shift 2x200, output 200x27 + 27.
+        Assert.That(t.Model.ParameterCount, Is.EqualTo(27 * 10 + 30 * 200 + 2 * 200 + 200 * 27 + 27).And.EqualTo(12_097));
+        // Folded: the BatchNorm becomes the hidden layer's bias (200), its scale goes into the weights.
+        Assert.That(t.Model.Fold().ParameterCount, Is.EqualTo(27 * 10 + 30 * 200 + 200 + 200 * 27 + 27));
+    }
+
+    [Test]
     public void PredictNext_IsADistribution_PaddedWithTheBoundaryLikeTraining()
     {
         var model = TrainedModels.Get().Model;

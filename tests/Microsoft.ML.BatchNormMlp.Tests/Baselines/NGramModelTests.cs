@@ -1,4 +1,4 @@
-using Microsoft.ML.BatchNormMlp.Baselines;
+using BatchNormMlp.Samples.Baselines;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Baselines;
 

@@ -1,4 +1,4 @@
-using Microsoft.ML.BatchNormMlp.Baselines;
+using BatchNormMlp.Samples.Baselines;
 using Microsoft.ML.BatchNormMlp.Numerics;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Baselines;

@@ -1,5 +1,5 @@
 using System.Xml.Linq;
-using Microsoft.ML.BatchNormMlp.Experiments;
+using BatchNormMlp.Samples.Experiments;
 using Microsoft.ML.BatchNormMlp.Tests.Reporting;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Experiments;
@@ -10,7 +10,7 @@ namespace Microsoft.ML.BatchNormMlp.Tests.Experiments;
 /// </summary>
 public class ExperimentTests
 {
-    private static string Root()
+    internal static string Root()
     {
         for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "BatchNormMlp.sln"))) return dir.FullName;
@@ -156,7 +156,7 @@ public class ExperimentTests
     public void Catalog_NamesEverySample()
     {
         Assert.That(ExperimentCatalog.All.Select(e => e.Name),
-            Is.EqualTo(new[] { "bn-vs-plain", "mlp3", "deep50", "calibration", "folding", "mnist1d", "baselines" }));
+            Is.EqualTo(new[] { "bn-vs-plain", "mlp3", "deep50", "calibration", "folding", "mnist1d", "baselines", "compare" }));
         Assert.That(ExperimentCatalog.Find("MNIST1D")!.Name, Is.EqualTo("mnist1d"));
         Assert.That(ExperimentCatalog.Find("nope"), Is.Null);
     }

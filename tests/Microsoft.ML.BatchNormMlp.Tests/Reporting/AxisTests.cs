@@ -1,4 +1,4 @@
-using Microsoft.ML.BatchNormMlp.Reporting;
+using BatchNormMlp.Samples.Reporting;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reporting;
 

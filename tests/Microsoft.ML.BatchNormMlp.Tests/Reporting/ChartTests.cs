@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
-using Microsoft.ML.BatchNormMlp.Reporting;
+using BatchNormMlp.Samples.Reporting;
+using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reporting;
 

@@ -1,4 +1,5 @@
-using Microsoft.ML.BatchNormMlp.Reporting;
+using BatchNormMlp.Samples.Reporting;
+using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reporting;
 

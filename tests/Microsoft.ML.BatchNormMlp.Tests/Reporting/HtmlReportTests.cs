@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Microsoft.ML.BatchNormMlp.Reporting;
+using BatchNormMlp.Samples.Reporting;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reporting;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML.BatchNormMlp.Numerics;
-using Microsoft.ML.BatchNormMlp.Reporting;
+using BatchNormMlp.Samples.Reporting;
+using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace Microsoft.ML.BatchNormMlp.Tests.Reporting;
 

@@ -1,4 +1,3 @@
-using Microsoft.ML.BatchNormMlp.Reporting;
 
 namespace Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 

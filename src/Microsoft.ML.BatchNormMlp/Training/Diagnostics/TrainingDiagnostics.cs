@@ -1,5 +1,4 @@
 using Microsoft.ML.BatchNormMlp.Model;
-using Microsoft.ML.BatchNormMlp.Reporting;
 
 namespace Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
