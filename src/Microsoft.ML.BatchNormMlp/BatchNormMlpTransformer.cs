@@ -70,8 +70,7 @@ public sealed class BatchNormMlpTransformer : ITransformer
     public void ExportOnnx(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var model = Model is BatchNormCharacterModel { Configuration.HiddenBatchNorm: true } or BatchNormCharacterModel { Configuration.OutputBatchNorm: true }
-            ? ((BatchNormCharacterModel)Model).Fold() : Model;
+        var model = Model is BatchNormCharacterModel bn && (bn.Configuration.HiddenBatchNorm || bn.Configuration.OutputBatchNorm) ? bn.Fold() : Model;
         Export.Onnx.OnnxExport.Save(path, model.ToModelState(), new Export.Onnx.OnnxExportOptions { KeyInput = true, Probabilities = true });
     }
 
@@ -103,11 +102,9 @@ public sealed class BatchNormMlpTransformer : ITransformer
         ArgumentNullException.ThrowIfNull(inputSchema);
         var column = inputSchema.GetColumnOrNull(FeatureColumnName)
             ?? throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The input has no column '{FeatureColumnName}' (the context the model reads). Columns: {string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => c.Name))}.");
-        if (column.Type is not VectorDataViewType { IsKnownSize: true, ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint))
-            throw new ArgumentException($"Column '{FeatureColumnName}' must be a known-size vector of UInt32 keys (the context-window featurizer's context); it is {column.Type}.", nameof(inputSchema));
-        if (vector.Size != Model.ContextLength)
-            throw new ArgumentException($"Column '{FeatureColumnName}' holds contexts of {vector.Size} symbols but the model reads {Model.ContextLength}.", nameof(inputSchema));
-        var vocabulary = VocabularyColumns.Read(column);
+        var (vocabulary, n) = KeyRows.ContextColumn(column, "input");
+        if (n != Model.ContextLength)
+            throw new ArgumentException($"Column '{FeatureColumnName}' holds contexts of {n} symbols but the model reads {Model.ContextLength}.", nameof(inputSchema));
         if (vocabulary is null || !VocabularyColumns.Same(vocabulary, Model.Vocabulary))
             throw new ArgumentException($"Column '{FeatureColumnName}' was made with {(vocabulary is null ? "no vocabulary annotation" : $"another vocabulary ({vocabulary})")} than the model's ({Model.Vocabulary}); featurize with the featurizer the model was trained on.", nameof(inputSchema));
         return new ScoreMapping(inputSchema, column, this);
@@ -212,13 +209,8 @@ public sealed class BatchNormMlpTransformer : ITransformer
         {
             getter(ref _keys);
             int n = model.ContextLength;
-            var ids = _ids.AsSpan(slot * n, n);
-            // Dense (as the featurizer writes it): read the span; sparse: missing entries are key 0, refused below.
-            if (_keys.IsDense) { var keys = _keys.GetValues(); for (int j = 0; j < n; j++) ids[j] = (int)keys[j] - 1; }
-            else { int j = 0; foreach (uint key in _keys.DenseValues()) ids[j++] = (int)key - 1; }
-            for (int j = 0; j < n; j++)
-                if ((uint)ids[j] >= (uint)Symbols)
-                    throw new ArgumentException($"Column '{column}', row {position}: context position {j} is a missing key (0).");
+            if (KeyRows.ToIds(_keys, _ids.AsSpan(slot * n, n), Symbols) is int j and >= 0)
+                throw new ArgumentException($"Column '{column}', row {position}: context position {j} is a missing key (0).");
         }
 
         public void Compute(int rows)

@@ -238,11 +238,7 @@ public abstract class CharacterModel
     public CharacterModelMetrics Evaluate(IDataView data, string featureColumnName = CharacterModelDefaults.ContextColumnName, string labelColumnName = CharacterModelDefaults.LabelColumnName)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var (_, _, vocabulary, n) = MlNet.KeyRows.CheckSchema(data.Schema, featureColumnName, labelColumnName, "evaluation");
-        if (n != ContextLength)
-            throw new ArgumentException($"Column '{featureColumnName}' holds contexts of {n} symbols but the model reads {ContextLength}.", nameof(data));
-        if (!MlNet.VocabularyColumns.Same(vocabulary, Vocabulary))
-            throw new ArgumentException($"Column '{featureColumnName}' was made with another vocabulary ({vocabulary}) than the model's ({Vocabulary}).", nameof(data));
+        // Read checks the columns; Evaluate(rows) checks the vocabulary and context length against the model's.
         return Evaluate(MlNet.KeyRows.Read(data, featureColumnName, labelColumnName, null, "evaluation"));
     }
 

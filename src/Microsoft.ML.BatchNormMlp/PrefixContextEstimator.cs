@@ -111,11 +111,12 @@ public sealed class PrefixContextTransformer : ITransformer
             if (!active[0]) return [null];
             var prefixGetter = input.GetGetter<ReadOnlyMemory<char>>(_prefix);
             var ids = new int[_t.ContextLength];
+            var scratch = new int[64];
             ReadOnlyMemory<char> prefix = default;
             ValueGetter<VBuffer<uint>> getter = (ref VBuffer<uint> value) =>
             {
                 prefixGetter(ref prefix);
-                SymbolEncoding.LastContext(prefix.Span, _t.Vocabulary, ids, _prefix.Name, input.Position);
+                SymbolEncoding.LastContext(prefix.Span, _t.Vocabulary, ids, ref scratch, _prefix.Name, input.Position);
                 var editor = VBufferEditor.Create(ref value, ids.Length);
                 for (int i = 0; i < ids.Length; i++) editor.Values[i] = (uint)ids[i] + 1;
                 value = editor.Commit();

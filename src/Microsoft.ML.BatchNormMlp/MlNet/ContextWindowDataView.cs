@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.BatchNormMlp.MlNet;
@@ -92,37 +91,11 @@ internal sealed class ContextWindowDataView : IDataView
             if (_length >= 0 && _row < _length) { _row++; _position++; return true; }
             if (!_input.MoveNext()) return false;
             _nameGetter(ref _name);
-            Encode(_name.Span);
+            _length = SymbolEncoding.Encode(_name.Span, _view._featurizer.Vocabulary, ref _ids, _view._names.Name, _input.Position);
             _row = 0;
             _position++;
             return true;
         }
-
-        private void Encode(ReadOnlySpan<char> name)
-        {
-            var vocabulary = _view._featurizer.Vocabulary;
-            int count = 0, character = 0;
-            for (int offset = 0; offset < name.Length;)
-            {
-                character++;
-                if (Rune.DecodeFromUtf16(name[offset..], out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done)
-                    throw Fault(name, $"character {character} is a lone UTF-16 surrogate, not a Unicode symbol");
-                if (vocabulary.TryGetId(rune, out int id))
-                {
-                    if (id == Vocabulary.BoundaryId)
-                        throw Fault(name, $"character {character} is the boundary symbol '{rune}', which only pads contexts and ends names");
-                }
-                else if (vocabulary.UnknownId is int unknown) id = unknown;
-                else throw Fault(name, $"symbol '{rune}' (U+{rune.Value:X4}) at character {character} is not in the featurizer's vocabulary of {vocabulary.Count} symbols (fitted on other names; reserve an unknown symbol to map such symbols)");
-                if (count == _ids.Length) Array.Resize(ref _ids, 2 * _ids.Length);
-                _ids[count++] = id;
-                offset += consumed;
-            }
-            _length = count;
-        }
-
-        private ArgumentException Fault(ReadOnlySpan<char> name, string what) =>
-            new($"Column '{_view._names.Name}', row {_input.Position} (\"{name}\"): {what}.");
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {

@@ -25,6 +25,7 @@ internal static class KeyRows
         var contexts = new List<int>();
         var targets = new List<int>();
         int names = 0;
+        var ids = new int[n];
         using (var cursor = data.GetRowCursor([features, label]))
         {
             var contextGetter = cursor.GetGetter<VBuffer<uint>>(features);
@@ -38,15 +39,9 @@ internal static class KeyRows
                 labelGetter(ref target);
                 if (target == 0 || target > vocabulary.Count)
                     throw new ArgumentException($"Column '{labelColumn}', row {row} of the {role} data: the label is a missing key (0); every row needs the key of the next symbol.", nameof(data));
-                int j = 0;
-                // Dense as the featurizer writes it; a sparse vector's missing entries read as key 0 and are refused.
-                foreach (uint key in context.IsDense ? context.GetValues() : context.DenseValues().ToArray())
-                {
-                    if (key == 0 || key > vocabulary.Count)
-                        throw new ArgumentException($"Column '{featureColumn}', row {row} of the {role} data: context position {j} is a missing key (0); contexts are padded with the boundary symbol, never left missing.", nameof(data));
-                    contexts.Add((int)key - 1);
-                    j++;
-                }
+                if (ToIds(context, ids, vocabulary.Count) is int j and >= 0)
+                    throw new ArgumentException($"Column '{featureColumn}', row {row} of the {role} data: context position {j} is a missing key (0); contexts are padded with the boundary symbol, never left missing.", nameof(data));
+                contexts.AddRange(ids);
                 targets.Add((int)target - 1);
                 if (target - 1 == Vocabulary.BoundaryId) names++;
                 row++;
@@ -63,17 +58,41 @@ internal static class KeyRows
     {
         var features = Column(schema, featureColumn, "the context", role);
         var label = Column(schema, labelColumn, "the label", role);
-        if (features.Type is not VectorDataViewType { IsKnownSize: true, ItemType: KeyDataViewType fkey } vector || fkey.RawType != typeof(uint))
-            throw new ArgumentException($"Column '{featureColumn}' (the context) of the {role} data must be a known-size vector of UInt32 keys, as the context-window featurizer writes; it is {features.Type}.", nameof(schema));
+        var (vocabulary, n) = ContextColumn(features, role);
         if (label.Type is not KeyDataViewType lkey || lkey.RawType != typeof(uint))
             throw new ArgumentException($"Column '{labelColumn}' (the label) of the {role} data must be a UInt32 key of the next symbol, as the context-window featurizer writes; it is {label.Type}.", nameof(schema));
-        var vocabulary = VocabularyColumns.Read(features)
-            ?? throw new ArgumentException($"Column '{featureColumn}' (the context) of the {role} data carries no vocabulary (KeyValues annotation with one symbol per key); make it with mlContext.Transforms.Text.FeaturizeContextWindows.", nameof(schema));
+        if (vocabulary is null)
+            throw new ArgumentException($"Column '{featureColumn}' (the context) of the {role} data carries no vocabulary (KeyValues annotation with one symbol per key); make it with mlContext.Transforms.Text.FeaturizeContextWindows.", nameof(schema));
         var labels = VocabularyColumns.Read(label)
             ?? throw new ArgumentException($"Column '{labelColumn}' (the label) of the {role} data carries no vocabulary (KeyValues annotation with one symbol per key); make it with mlContext.Transforms.Text.FeaturizeContextWindows.", nameof(schema));
         if (!VocabularyColumns.Same(vocabulary, labels))
             throw new ArgumentException($"Columns '{featureColumn}' and '{labelColumn}' of the {role} data were made with different vocabularies ({vocabulary}; {labels}): a label column from another featurizer. Featurize the names once and use its context and label columns together.", nameof(schema));
-        return (features, label, vocabulary, vector.Size);
+        return (features, label, vocabulary, n);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="features"/> is a context column (a known-size vector of UInt32 keys); returns the
+    /// vocabulary its annotations describe (null when it carries none) and the context length.
+    /// </summary>
+    public static (Vocabulary? Vocabulary, int ContextLength) ContextColumn(DataViewSchema.Column features, string role)
+    {
+        if (features.Type is not VectorDataViewType { IsKnownSize: true, ItemType: KeyDataViewType key } vector || key.RawType != typeof(uint))
+            throw new ArgumentException($"Column '{features.Name}' (the context) of the {role} data must be a known-size vector of UInt32 keys, as the context-window featurizer writes; it is {features.Type}.", "schema");
+        return (VocabularyColumns.Read(features), vector.Size);
+    }
+
+    /// <summary>
+    /// The vocabulary ids (key value - 1) of a context's keys, into <paramref name="ids"/>; returns the first position
+    /// holding a missing key (0, or a sparse vector's absent entry), or -1. Dense vectors, as the featurizer writes
+    /// them, are read as a span.
+    /// </summary>
+    public static int ToIds(in VBuffer<uint> keys, Span<int> ids, int symbols)
+    {
+        if (keys.IsDense) { var values = keys.GetValues(); for (int j = 0; j < ids.Length; j++) ids[j] = (int)values[j] - 1; }
+        else { int j = 0; foreach (uint key in keys.DenseValues()) ids[j++] = (int)key - 1; }
+        for (int j = 0; j < ids.Length; j++)
+            if ((uint)ids[j] >= (uint)symbols) return j;
+        return -1;
     }
 
     private static DataViewSchema.Column Column(DataViewSchema schema, string name, string what, string role) =>

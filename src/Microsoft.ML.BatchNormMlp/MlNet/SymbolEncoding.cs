@@ -6,50 +6,45 @@ namespace Microsoft.ML.BatchNormMlp.MlNet;
 internal static class SymbolEncoding
 {
     /// <summary>
-    /// The context of the next symbol after <paramref name="prefix"/>: its last <paramref name="context"/>.Length
-    /// symbols' ids, padded at the start with the boundary id. A symbol outside the vocabulary maps to the unknown id
-    /// when one is reserved and is an error otherwise, as is the boundary symbol.
+    /// Writes the ids of <paramref name="text"/>'s symbols into <paramref name="ids"/> (grown when needed) and returns
+    /// how many. A symbol outside the vocabulary maps to the unknown id when one is reserved and is an error
+    /// otherwise, as are the boundary symbol and a lone surrogate.
     /// </summary>
-    public static void LastContext(ReadOnlySpan<char> prefix, Vocabulary vocabulary, Span<int> context, string column, long row)
+    public static int Encode(ReadOnlySpan<char> text, Vocabulary vocabulary, ref int[] ids, string column, long row)
     {
-        int n = context.Length;
-        context.Clear();   // the boundary id is 0
         int count = 0, character = 0;
-        for (int offset = 0; offset < prefix.Length;)
+        for (int offset = 0; offset < text.Length;)
         {
             character++;
-            if (Rune.DecodeFromUtf16(prefix[offset..], out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done)
-                throw Fault(column, row, prefix, $"character {character} is a lone UTF-16 surrogate, not a Unicode symbol");
+            if (Rune.DecodeFromUtf16(text[offset..], out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done)
+                throw Fault(column, row, text, $"character {character} is a lone UTF-16 surrogate, not a Unicode symbol");
             offset += consumed;
             if (vocabulary.TryGetId(rune, out int id))
             {
                 if (id == Vocabulary.BoundaryId)
-                    throw Fault(column, row, prefix, $"character {character} is the boundary symbol '{rune}', which only pads contexts and ends names");
+                    throw Fault(column, row, text, $"character {character} is the boundary symbol '{rune}', which only pads contexts and ends names");
             }
             else if (vocabulary.UnknownId is int unknown) id = unknown;
-            else throw Fault(column, row, prefix, $"symbol '{rune}' (U+{rune.Value:X4}) at character {character} is not in the vocabulary of {vocabulary.Count} symbols");
-            // A ring over the last n ids; unrolled into order below.
-            context[count % n] = id;
-            count++;
+            else throw Fault(column, row, text, $"symbol '{rune}' (U+{rune.Value:X4}) at character {character} is not in the featurizer's vocabulary of {vocabulary.Count} symbols (fitted on other names; reserve an unknown symbol to map such symbols)");
+            if (count == ids.Length) Array.Resize(ref ids, 2 * ids.Length);
+            ids[count++] = id;
         }
-        if (count >= n) RotateLeft(context, count % n);
-        else
-        {
-            // Fewer symbols than the context: they sit at the start; move them to the end behind boundary padding.
-            context[..count].CopyTo(context[(n - count)..]);
-            context[..(n - count)].Clear();
-        }
+        return count;
     }
 
-    private static void RotateLeft(Span<int> values, int by)
+    /// <summary>
+    /// The context of the next symbol after <paramref name="prefix"/>: its last <paramref name="context"/>.Length
+    /// symbols' ids, padded at the start with the boundary id, as the featurizer makes them.
+    /// <paramref name="scratch"/> holds the prefix's ids (grown when needed).
+    /// </summary>
+    public static void LastContext(ReadOnlySpan<char> prefix, Vocabulary vocabulary, Span<int> context, ref int[] scratch, string column, long row)
     {
-        if (by == 0) return;
-        Span<int> head = stackalloc int[by];
-        values[..by].CopyTo(head);
-        values[by..].CopyTo(values);
-        head.CopyTo(values[(values.Length - by)..]);
+        int count = Encode(prefix, vocabulary, ref scratch, column, row);
+        int take = Math.Min(count, context.Length);
+        context.Clear();   // the boundary id is 0
+        scratch.AsSpan(count - take, take).CopyTo(context[(context.Length - take)..]);
     }
 
-    public static ArgumentException Fault(string column, long row, ReadOnlySpan<char> text, string what) =>
+    private static ArgumentException Fault(string column, long row, ReadOnlySpan<char> text, string what) =>
         new($"Column '{column}', row {row} (\"{text}\"): {what}.");
 }

@@ -35,7 +35,7 @@ internal sealed class ManagedEngine : ITrainingEngine
 
     public int OptimizerSteps => Optimizer.StepCount;
 
-    public void Begin(int maxBatch) => _network.Threads = _options.Threads;
+    public void Begin(int maxBatch) { }   // the network is the engine: Trainer has set its thread count
 
     public double Forward(NetworkInput input, ReadOnlySpan<int> labels, int rows, bool readLoss)
     {

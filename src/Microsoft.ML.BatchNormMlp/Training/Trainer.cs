@@ -50,14 +50,13 @@ internal sealed class Trainer : IDisposable
         _options = options;
         Vocabulary = vocabulary;
         _sampler = new MinibatchSampler(options.Sampling, options.Seed);
+        // Refuse what the engine cannot run before building it (the TorchSharp engine loads libtorch and copies the weights).
+        var kind = engine?.Kind ?? TrainingEngines.Resolve(options);
+        if (kind != TrainingEngine.Managed && (options.Dropout > 0 || options.EmaDecay > 0 || options.Optimizer == OptimizerKind.AdamW))
+            throw new ArgumentException(
+                $"The {kind} engine does not run dropout, the weights' moving average or AdamW yet (asked: dropout {options.Dropout}, EMA decay {options.EmaDecay}, optimizer {options.Optimizer}); train them with the managed engine.", nameof(options));
         _ownsEngine = engine is null;
         _engine = engine ?? TrainingEngines.Create(network, options);
-        if (_engine.Kind != TrainingEngine.Managed && (options.Dropout > 0 || options.EmaDecay > 0 || options.Optimizer == OptimizerKind.AdamW))
-        {
-            if (_ownsEngine) _engine.Dispose();
-            throw new ArgumentException(
-                $"The {_engine.Kind} engine does not run dropout, the weights' moving average or AdamW yet (asked: dropout {options.Dropout}, EMA decay {options.EmaDecay}, optimizer {options.Optimizer}); train them with the managed engine.", nameof(options));
-        }
         if (options.Dropout > 0) _dropoutRng = new Rng(options.Seed ^ DropoutStream);
         network.SetDropout(options.Dropout, _dropoutRng);
         if (options.EmaDecay > 0) _ema = new ExponentialMovingAverage(network.Parameters, options.EmaDecay);
@@ -187,6 +186,7 @@ internal sealed class Trainer : IDisposable
         float lr = float.NaN;
         int first = _completedSteps;
         var engine = _engine;
+        net.Threads = o.Threads;   // validation, calibration and divergence diagnosis run on the network, whatever the engine
         engine.Begin(batch);
         bool everyStep = engine.ReadsLossEveryStep;
         var clock = Stopwatch.StartNew();
