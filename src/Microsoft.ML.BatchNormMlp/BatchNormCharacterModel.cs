@@ -1,7 +1,5 @@
-using System.Buffers;
-using System.Collections.Concurrent;
-using System.Numerics;
 using Microsoft.ML.BatchNormMlp.Export;
+using Microsoft.ML.BatchNormMlp.MlNet;
 using Microsoft.ML.BatchNormMlp.Model;
 
 namespace Microsoft.ML.BatchNormMlp;
@@ -9,31 +7,32 @@ namespace Microsoft.ML.BatchNormMlp;
 /// <summary>
 /// A character model as trained: the network with its BatchNorm layers, which normalize with their running
 /// statistics (evaluation mode). <see cref="Fold"/> turns it into a faster <see cref="FoldedCharacterModel"/> with
-/// the same predictions up to rounding.
+/// the same predictions up to rounding; <see cref="Calibrate"/> recomputes the statistics over a data set.
 /// </summary>
 public sealed class BatchNormCharacterModel : CharacterModel
 {
-    private const int ChunkRows = 256;
-    private const int Buckets = 9;   // workspaces of 1, 2, 4, ..., 256 rows
-
     private readonly MlpNetwork _network;
-    private readonly ConcurrentBag<Workspace>[] _workspaces;
+    private readonly InferencePool _pool;
+    private IReadOnlyList<BatchNormStatistics>? _statistics;
 
     internal BatchNormCharacterModel(MlpNetwork network, Vocabulary vocabulary, TrainingSummary? training)
         : base(vocabulary, network.Config)
     {
         _network = network;
+        _pool = new InferencePool(network);
         Training = training;
-        _workspaces = new ConcurrentBag<Workspace>[Buckets];
-        for (int i = 0; i < Buckets; i++) _workspaces[i] = [];
     }
 
-    internal static BatchNormCharacterModel FromState(ModelState state, Vocabulary vocabulary, TrainingSummary? training)
+    internal static BatchNormCharacterModel FromState(ModelState state, Vocabulary vocabulary, TrainingSummary? training) =>
+        new(NetworkFromState(state), vocabulary, training);
+
+    /// <summary>A network holding a copy of an unfolded model state's tensors.</summary>
+    internal static MlpNetwork NetworkFromState(ModelState state)
     {
-        if (state.Folded) throw new ArgumentException("A folded model state makes a FoldedCharacterModel.", nameof(state));
+        if (state.Folded) throw new ArgumentException("A folded model state has no network to rebuild; it runs as a FoldedMlp.", nameof(state));
         var network = new MlpNetwork(state.Config);
         StateDictionary.Load(network, state.Tensors.Select(p => new TensorValue(p.Key, Shape(state.Config, p.Key), p.Value)));
-        return new BatchNormCharacterModel(network, vocabulary, training);
+        return network;
     }
 
     private static int[] Shape(MlpConfig config, string name) =>
@@ -49,6 +48,49 @@ public sealed class BatchNormCharacterModel : CharacterModel
     internal MlpNetwork Network => _network;
 
     /// <summary>
+    /// The statistics every BatchNorm layer normalizes with, hidden layers first, then the one on the logits; empty
+    /// without BatchNorm. Copies: the model stays immutable.
+    /// </summary>
+    public IReadOnlyList<BatchNormStatistics> BatchNormStatistics => _statistics ??= ReadStatistics(_network);
+
+    internal static IReadOnlyList<BatchNormStatistics> ReadStatistics(MlpNetwork network)
+    {
+        var list = new List<BatchNormStatistics>();
+        foreach (var norm in network.Norms.Append(network.OutputNorm))
+        {
+            if (norm is null) continue;
+            string name = norm.RunningMean.Name[..^".running_mean".Length];
+            list.Add(new BatchNormStatistics(name, Array.AsReadOnly((float[])norm.RunningMean.Data.Clone()), Array.AsReadOnly((float[])norm.RunningVar.Data.Clone())));
+        }
+        return list.AsReadOnly();
+    }
+
+    /// <summary>
+    /// A copy of this model whose BatchNorm layers normalize with statistics measured over every row of
+    /// <paramref name="data"/> (the second seed's calibration: each layer's full-set mean and unbiased variance, layer
+    /// after layer, instead of the running estimates of the last minibatches). This model is unchanged; the copy keeps
+    /// its <see cref="Training"/> summary. Calibrate on the training rows, as
+    /// <see cref="BatchNormMlpTrainer.Options.CalibrateAfterTraining"/> does.
+    /// </summary>
+    /// <param name="data">Featurized rows (with the model's vocabulary and context length).</param>
+    /// <param name="featureColumnName">The context column (a vector of keys).</param>
+    /// <exception cref="ArgumentException">The column is missing, of the wrong type, or of another vocabulary or context length than the model's; or the data is empty.</exception>
+    /// <exception cref="InvalidOperationException">The model has no BatchNorm layer.</exception>
+    public BatchNormCharacterModel Calibrate(IDataView data, string featureColumnName = CharacterModelDefaults.ContextColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (!Configuration.HiddenBatchNorm && !Configuration.OutputBatchNorm)
+            throw new InvalidOperationException("The model has no BatchNorm layer: there are no statistics to calibrate.");
+        var contexts = KeyRows.ReadContexts(data, featureColumnName, Vocabulary, ContextLength, "calibration");
+        int rows = contexts.Length / ContextLength;
+        if (rows == 0) throw new ArgumentException("Cannot calibrate on an empty data set.", nameof(data));
+        var network = NetworkFromState(ToModelState());
+        network.Calibrate(Dataset.FromContexts(contexts, ContextLength, new int[rows]));   // the labels are not read
+        network.ReleaseWorkspaces();
+        return new BatchNormCharacterModel(network, Vocabulary, Training);
+    }
+
+    /// <summary>
     /// Folds every BatchNorm into the Linear layer before it (or, for pre-activation blocks, into a per-feature
     /// scale and shift): <c>W' = W·γ/√(var+ε)</c>, <c>b' = (b − mean)·γ/√(var+ε) + β</c>. This model is unchanged.
     /// </summary>
@@ -60,36 +102,5 @@ public sealed class BatchNormCharacterModel : CharacterModel
         _network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal))
     { LastSymbolIsUnknown = Vocabulary.UnknownId is not null };
 
-    internal override void ComputeLogits(ReadOnlySpan<int> contexts, int rows, Span<float> logits)
-    {
-        int n = ContextLength, k = Vocabulary.Count;
-        if (contexts.Length != rows * n || logits.Length < rows * k)
-            throw new ArgumentException($"{rows} rows need {rows * n} context ids and {rows * k} logits; got {contexts.Length} and {logits.Length}.");
-        int[]? padded = null;
-        try
-        {
-            for (int start = 0; start < rows; start += ChunkRows)
-            {
-                int count = Math.Min(ChunkRows, rows - start);
-                // Chunks run at a power-of-two size so that a few pooled workspaces serve every call; extra rows are boundary padding.
-                int size = (int)BitOperations.RoundUpToPowerOf2((uint)count);
-                int bucket = BitOperations.Log2((uint)size);
-                var input = contexts.Slice(start * n, count * n);
-                if (size != count)
-                {
-                    padded ??= ArrayPool<int>.Shared.Rent(ChunkRows * n);
-                    input.CopyTo(padded);
-                    padded.AsSpan(count * n, (size - count) * n).Clear();
-                    input = padded.AsSpan(0, size * n);
-                }
-                if (!_workspaces[bucket].TryTake(out var ws)) ws = new Workspace(_network, size, forwardOnly: true);
-                try
-                {
-                    _network.Infer(NetworkInput.Ids(input), size, ws)[..(count * k)].CopyTo(logits.Slice(start * k, count * k));
-                }
-                finally { _workspaces[bucket].Add(ws); }
-            }
-        }
-        finally { if (padded is not null) ArrayPool<int>.Shared.Return(padded); }
-    }
+    internal override void ComputeLogits(ReadOnlySpan<int> contexts, int rows, Span<float> logits) => _pool.ComputeLogits(contexts, rows, logits);
 }

@@ -73,13 +73,14 @@ public static class BatchNormMlpCatalog
 
     /// <summary>
     /// The BatchNorm MLP trainer of a preset (<see cref="CharacterModelDefaults.Presets"/>), optionally with another
-    /// number of steps or learning rate. It reads a context column (vector of keys) and a label column (key) and its
-    /// transformer writes <c>Score</c> and <c>PredictedLabel</c>.
+    /// number of steps or learning rate. It reads a context column (vector of keys) and a label column (key), or dense
+    /// features (a known-size vector of Single, e.g. <c>Features</c>) and a key label, and its transformer writes
+    /// <c>Score</c> and <c>PredictedLabel</c>.
     /// </summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
-    /// <param name="labelColumnName">The label column (a key of the next symbol).</param>
-    /// <param name="featureColumnName">The context column (a vector of keys).</param>
-    /// <param name="preset">The preset to start from; <c>bn1</c> (the first seed's model and schedule) by default.</param>
+    /// <param name="labelColumnName">The label column (a key of the next symbol, or of the class).</param>
+    /// <param name="featureColumnName">The context column (a vector of keys), or a dense feature column (a known-size vector of Single).</param>
+    /// <param name="preset">The preset to start from; <c>bn1</c> (the first seed's model and schedule) by default; for dense features also <see cref="CharacterModelDefaults.DenseInputPresets"/>.</param>
     /// <param name="steps">Optimizer steps; <see langword="null"/> for the preset's (bn1: 200,000).</param>
     /// <param name="learningRate">The initial learning rate; <see langword="null"/> for the preset's.</param>
     /// <exception cref="ArgumentException">An unknown preset or an out-of-range argument (the message names it and the range).</exception>

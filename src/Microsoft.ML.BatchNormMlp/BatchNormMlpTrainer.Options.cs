@@ -13,10 +13,14 @@ public sealed partial class BatchNormMlpTrainer
     /// </summary>
     public sealed class Options
     {
-        /// <summary>The label column: a key of the next symbol (the featurizer's <c>Label</c>).</summary>
+        /// <summary>The label column: a key of the next symbol (the featurizer's <c>Label</c>), or of the class for dense feature vectors.</summary>
         public string LabelColumnName { get; set; } = CharacterModelDefaults.LabelColumnName;
 
-        /// <summary>The feature column: a vector of context-length keys (the featurizer's <c>Context</c>).</summary>
+        /// <summary>
+        /// The feature column: a vector of context-length keys (the featurizer's <c>Context</c>, the default), or a
+        /// known-size vector of Single (dense features, e.g. ML.NET's <c>Features</c>), which trains a classifier of
+        /// those vectors into the label's classes.
+        /// </summary>
         public string FeatureColumnName { get; set; } = CharacterModelDefaults.ContextColumnName;
 
         /// <summary>Rows to report the validation loss on (same columns and vocabulary); <see langword="null"/>: none. <c>Fit(train, validation)</c> overrides it.</summary>
@@ -34,10 +38,13 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Where the steps run: <c>cpu</c> (default), <c>cuda</c> or <c>cuda:N</c> (TorchSharp engine, with a TorchSharp-cuda package in the application).</summary>
         public string Device { get; set; } = "cpu";
 
-        /// <summary>The experiment to start from (see <see cref="CharacterModelDefaults.Presets"/>); <see cref="CharacterModelDefaults.Preset"/> by default.</summary>
+        /// <summary>
+        /// The experiment to start from: one of <see cref="CharacterModelDefaults.Presets"/> (<see cref="CharacterModelDefaults.Preset"/>
+        /// by default), or for a dense feature column also one of <see cref="CharacterModelDefaults.DenseInputPresets"/>.
+        /// </summary>
         public string Preset { get; set; } = CharacterModelDefaults.Preset;
 
-        /// <summary>Width of each symbol's embedding, 1 to <see cref="CharacterModelDefaults.MaxWidth"/>.</summary>
+        /// <summary>Width of each symbol's embedding, 1 to <see cref="CharacterModelDefaults.MaxWidth"/>. Context (key) inputs only.</summary>
         public int? EmbeddingWidth { get; set; }
 
         /// <summary>Output width of each hidden layer, first to last (0 to <see cref="CharacterModelDefaults.MaxHiddenLayers"/> layers, each 1 to <see cref="CharacterModelDefaults.MaxWidth"/>).</summary>
@@ -112,6 +119,21 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Seed of initialization and sampling; <see langword="null"/>: <see cref="CharacterModelDefaults.Seed"/>.</summary>
         public int? Seed { get; set; }
 
+        /// <summary>
+        /// Seed of the minibatch draws alone (which rows each step trains on), so that the data order can be varied or
+        /// held fixed apart from the initialization; <see langword="null"/> (default): a stream derived from
+        /// <see cref="Seed"/>. The seeds' reference runs draw both from one seed: <c>Seed</c> and <c>DataSeed</c> both
+        /// <see cref="CharacterModelDefaults.Seed"/>.
+        /// </summary>
+        public int? DataSeed { get; set; }
+
+        /// <summary>
+        /// Measure the layers during training (activation, gradient and update statistics, histograms: see
+        /// <see cref="TrainingDiagnosticsOptions"/>); the result is <see cref="TrainingSummary.Diagnostics"/>.
+        /// <see langword="null"/> (default): nothing is measured and training costs nothing extra. Managed engine only.
+        /// </summary>
+        public TrainingDiagnosticsOptions? Diagnostics { get; set; }
+
         /// <summary>Threads for the matrix products, 1 to <see cref="CharacterModelDefaults.MaxThreads"/>; <see langword="null"/>: <see cref="CharacterModelDefaults.Threads"/>.</summary>
         public int? Threads { get; set; }
 
@@ -123,6 +145,7 @@ public sealed partial class BatchNormMlpTrainer
         {
             var copy = (Options)MemberwiseClone();
             copy.HiddenWidths = HiddenWidths?.ToArray();
+            copy.Diagnostics = Diagnostics?.Clone();
             return copy;
         }
 
@@ -139,8 +162,14 @@ public sealed partial class BatchNormMlpTrainer
             var device = TrainingDevice.Parse(Device, nameof(Device));
             if (device.IsCuda && Engine == TrainingEngine.Managed)
                 throw new ArgumentException($"{Name(nameof(Device))} \"{Device}\" needs {Name(nameof(Engine))} = TorchSharp (or Auto): the managed engine runs on the CPU only.", nameof(Device));
-            if (Preset is null || !Presets.CharacterNames.Contains(Preset))
-                throw new ArgumentException($"{Name(nameof(Preset))} must be one of {string.Join(", ", Presets.CharacterNames)}; got {(Preset is null ? "null" : $"'{Preset}'")}.", nameof(Preset));
+            if (Preset is null || !Presets.Names.Contains(Preset))
+                throw new ArgumentException($"{Name(nameof(Preset))} must be one of {string.Join(", ", Presets.CharacterNames)} (or, for dense feature vectors, {string.Join(", ", Presets.DenseNames)}); got {(Preset is null ? "null" : $"'{Preset}'")}.", nameof(Preset));
+            if (Diagnostics is not null)
+            {
+                Diagnostics.Validate();
+                if (Engine == TrainingEngine.TorchSharp || device.IsCuda)
+                    throw new ArgumentException($"{Name(nameof(Diagnostics))} read the managed engine's activations and gradients; they need {Name(nameof(Engine))} = Managed or Auto on the CPU (got {Engine} on \"{Device}\").", nameof(Diagnostics));
+            }
             Range(EmbeddingWidth, 1, CharacterModelDefaults.MaxWidth, nameof(EmbeddingWidth));
             if (HiddenWidths is not null)
             {
@@ -176,16 +205,40 @@ public sealed partial class BatchNormMlpTrainer
         }
 
         /// <summary>The engine's architecture, initialization and training options for data of this vocabulary and context.</summary>
+        /// <exception cref="ArgumentException">The preset is for dense feature vectors, or the options contradict each other.</exception>
         internal (MlpConfig Config, InitOptions Init, TrainingOptions Training, ulong Seed) Resolve(int vocabularySize, int contextLength, int? contextSeed, int contextThreads)
         {
             Validate();
             var preset = Presets.Get(Preset, vocabularySize);
-            var c = preset.Config with
+            if (preset.Config.IsDense)
+                throw new ArgumentException($"{Name(nameof(Preset))} '{Preset}' is for dense feature vectors (a known-size vector of Single), but column '{FeatureColumnName}' holds contexts of keys; use one of {string.Join(", ", Presets.CharacterNames)}.", nameof(Preset));
+            var input = preset.Config with
             {
                 ContextLength = contextLength,
                 VocabularySize = vocabularySize,
                 OutputWidth = vocabularySize,
                 EmbeddingWidth = EmbeddingWidth ?? preset.Config.EmbeddingWidth,
+            };
+            return Resolve(preset, input, contextSeed, contextThreads);
+        }
+
+        /// <summary>The engine's architecture, initialization and training options for dense feature vectors of <paramref name="featureCount"/> floats and <paramref name="classCount"/> classes.</summary>
+        /// <exception cref="ArgumentException">An option that applies to context inputs only is set, or the options contradict each other.</exception>
+        internal (MlpConfig Config, InitOptions Init, TrainingOptions Training, ulong Seed) ResolveDense(int featureCount, int classCount, int contextThreads)
+        {
+            Validate();
+            if (EmbeddingWidth is not null)
+                throw new ArgumentException($"{Name(nameof(EmbeddingWidth))} applies to contexts of keys, but column '{FeatureColumnName}' holds dense feature vectors; leave it unset.", nameof(EmbeddingWidth));
+            var preset = Presets.Get(Preset, classCount);
+            var input = preset.Config with { DenseInputWidth = featureCount, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = classCount };
+            return Resolve(preset, input, null, contextThreads);
+        }
+
+        // The preset's architecture over the input (context or dense) with every override applied, its initialization and training options.
+        private (MlpConfig Config, InitOptions Init, TrainingOptions Training, ulong Seed) Resolve(Preset preset, MlpConfig input, int? contextSeed, int contextThreads)
+        {
+            var c = input with
+            {
                 HiddenWidths = HiddenWidths?.ToArray() ?? preset.Config.HiddenWidths,
                 Activation = Activation ?? preset.Config.Activation,
                 BlockStyle = BlockStyle ?? preset.Config.BlockStyle,
@@ -236,8 +289,8 @@ public sealed partial class BatchNormMlpTrainer
                 ValidationEvery = ValidationInterval,
                 ProgressEvery = ProgressInterval ?? Math.Clamp(steps / 100, 1, 1000),
                 Threads = Threads ?? contextThreads,
-                // Initialization draws from Rng(seed); the sampler gets its own stream.
-                Seed = unchecked((ulong)(uint)seed + 0x9E3779B97F4A7C15UL),
+                // Initialization draws from Rng(seed); the sampler gets its own stream unless DataSeed names one.
+                Seed = DataSeed is int dataSeed ? (uint)dataSeed : unchecked((ulong)(uint)seed + 0x9E3779B97F4A7C15UL),
                 CalibrateAfterTraining = CalibrateAfterTraining || t.CalibrateAfterTraining,
                 Engine = Engine,
                 Device = Device,

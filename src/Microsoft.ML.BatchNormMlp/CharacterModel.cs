@@ -41,7 +41,10 @@ public abstract class CharacterModel
     /// not counted: they are measured, not learned). A folded model counts its folded weights, so folding shrinks it.
     /// The size figure of a trainer comparison.
     /// </summary>
-    public int ParameterCount => ToModelState().Tensors.Where(t => !IsRunningStatistic(t.Key)).Sum(t => t.Value.Length);
+    public int ParameterCount => CountParameters(ToModelState());
+
+    /// <summary>The trained weights of a model state: every tensor but the BatchNorm running statistics.</summary>
+    internal static int CountParameters(ModelState state) => state.Tensors.Where(t => !IsRunningStatistic(t.Key)).Sum(t => t.Value.Length);
 
     // BatchNorm buffers in the model file: "*.running_mean", "*.running_var" (PyTorch's names).
     private static bool IsRunningStatistic(string tensor) =>
@@ -79,10 +82,27 @@ public abstract class CharacterModel
     }
 
     /// <summary>
-    /// The logits (unnormalized log-probabilities) of the next symbol for every row of <paramref name="data"/>,
-    /// row-major [rows, vocabulary]: <c>result[row * Vocabulary.Count + id]</c>. The batch form of
-    /// <see cref="PredictNext"/>, e.g. to compare two models row by row.
+    /// The logits (unnormalized log-probabilities) of the next symbol for every row of <paramref name="data"/>, in
+    /// its order, row-major [rows, vocabulary]: <c>result[row * Vocabulary.Count + id]</c>. The batch form of
+    /// <see cref="PredictNext"/> before the softmax, e.g. to compare two models (such as a model and its
+    /// <see cref="BatchNormCharacterModel.Fold"/>) row by row.
     /// </summary>
+    /// <param name="data">Featurized rows (the model's vocabulary and context length).</param>
+    /// <param name="featureColumnName">The context column (a vector of keys).</param>
+    /// <exception cref="ArgumentException">The column is missing, of the wrong type, or of another vocabulary or context length than the model's; or the logits do not fit in one array.</exception>
+    public float[] PredictLogits(IDataView data, string featureColumnName = CharacterModelDefaults.ContextColumnName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var contexts = MlNet.KeyRows.ReadContexts(data, featureColumnName, Vocabulary, ContextLength, "prediction");
+        int rows = contexts.Length / ContextLength, k = Vocabulary.Count;
+        if ((long)rows * k > Array.MaxLength)
+            throw new ArgumentException($"{rows} rows of {k} logits do not fit in one array; predict a smaller data set at a time.", nameof(data));
+        var logits = new float[rows * k];
+        ComputeLogits(contexts, rows, logits);
+        return logits;
+    }
+
+    /// <summary>The logits of every row of <paramref name="data"/>, as <see cref="PredictLogits(IDataView, string)"/>.</summary>
     /// <exception cref="ArgumentException">The data was featurized with another vocabulary or context length.</exception>
     internal float[] PredictLogits(CharacterDataset data)
     {
@@ -293,7 +313,13 @@ public abstract class CharacterModel
     public static CharacterModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var state = ModelFile.Load(path);
+        return FromFile(ModelFile.Load(path), path);
+    }
+
+    /// <summary>The character model of a model file's content read from <paramref name="path"/> (named in errors).</summary>
+    /// <exception cref="ModelFormatException">The content is invalid, or a dense-input model.</exception>
+    internal static CharacterModel FromFile(ModelState state, string path)
+    {
         if (state.Config.IsDense)
             throw new ModelFormatException($"'{path}' holds a dense-input model (a classifier of {state.Config.DenseInputWidth} features), not a character model.");
         Vocabulary vocabulary;
@@ -340,18 +366,27 @@ public abstract class CharacterModel
         try
         {
             ComputeLogits(contexts, rows, logits.AsSpan(0, rows * k));
-            for (int r = 0; r < rows; r++)
-            {
-                var row = logits.AsSpan(r * k, k);
-                int best = 0;
-                for (int j = 1; j < k; j++) if (row[j] > row[best]) best = j;
-                double max = row[best], sum = 0;
-                for (int j = 0; j < k; j++) sum += Math.Exp(row[j] - max);
-                logProbs[r] = row[targets[r]] - max - Math.Log(sum);
-                if (correct is not null) correct[r] = best == targets[r];
-            }
+            LogProbabilities(logits.AsSpan(0, rows * k), k, targets, logProbs, correct);
         }
         finally { ArrayPool<float>.Shared.Return(logits); }
+    }
+
+    /// <summary>
+    /// log p(target) of each row of <paramref name="logits"/> [rows, k] in double precision (the log-softmax of the
+    /// logits, never clipped), and whether the target is the most probable class (first maximum on ties).
+    /// </summary>
+    internal static void LogProbabilities(ReadOnlySpan<float> logits, int k, ReadOnlySpan<int> targets, Span<double> logProbs, bool[]? correct)
+    {
+        for (int r = 0; r < targets.Length; r++)
+        {
+            var row = logits.Slice(r * k, k);
+            int best = 0;
+            for (int j = 1; j < k; j++) if (row[j] > row[best]) best = j;
+            double max = row[best], sum = 0;
+            for (int j = 0; j < k; j++) sum += Math.Exp(row[j] - max);
+            logProbs[r] = row[targets[r]] - max - Math.Log(sum);
+            if (correct is not null) correct[r] = best == targets[r];
+        }
     }
 
     internal static void Softmax(Span<float> logits, float temperature)

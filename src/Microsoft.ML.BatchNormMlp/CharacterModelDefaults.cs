@@ -27,12 +27,19 @@ public static class CharacterModelDefaults
     /// <summary>The presets a trainer can start from, e.g. <c>bn1</c> (the default), <c>plain1</c>, <c>seed002</c>, <c>mlp3</c>, <c>deep50</c>, <c>deep50-res</c>, <c>quality</c>.</summary>
     public static IReadOnlyList<string> Presets => Training.Presets.CharacterNames;
 
+    /// <summary>
+    /// The presets for dense feature vectors only: <c>mnist1d-res</c> and <c>mnist1d-res-bn</c> (the fourth seed's
+    /// MNIST-1D residual networks). A trainer whose feature column is a known-size vector of Single accepts these as
+    /// well as every one of <see cref="Presets"/>; one whose feature column is a context of keys accepts only <see cref="Presets"/>.
+    /// </summary>
+    public static IReadOnlyList<string> DenseInputPresets => Training.Presets.DenseNames;
+
     /// <summary>A one-line description of a preset's architecture and origin.</summary>
     /// <exception cref="ArgumentException">Unknown preset (the message lists the known ones).</exception>
     public static string DescribePreset(string preset)
     {
-        if (preset is null || !Training.Presets.CharacterNames.Contains(preset))
-            throw new ArgumentException($"Unknown preset '{preset}'. Known presets: {string.Join(", ", Training.Presets.CharacterNames)}.", nameof(preset));
+        if (preset is null || !Training.Presets.Names.Contains(preset))
+            throw new ArgumentException($"Unknown preset '{preset}'. Known presets: {string.Join(", ", Training.Presets.Names)}.", nameof(preset));
         return Training.Presets.Get(preset).Description;
     }
 
@@ -77,6 +84,15 @@ public static class CharacterModelDefaults
 
     /// <summary>Largest minibatch accepted.</summary>
     public const int MaxBatchSize = 1 << 20;
+
+    /// <summary>Training diagnostics measure the layers every this many steps (<see cref="TrainingDiagnosticsOptions.Interval"/>).</summary>
+    public const int DiagnosticsInterval = 100;
+
+    /// <summary>Bins of each diagnostics histogram (<see cref="TrainingDiagnosticsOptions.HistogramBins"/>).</summary>
+    public const int HistogramBins = 50;
+
+    /// <summary>Largest number of histogram bins accepted.</summary>
+    public const int MaxHistogramBins = 10_000;
 
     /// <summary>Sampling temperature: 1 samples from the model's distribution.</summary>
     public const float Temperature = 1f;

@@ -1,8 +1,5 @@
 using BatchNormMlp.Samples.Baselines;
-using Microsoft.ML.BatchNormMlp.Model;
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -52,29 +49,28 @@ internal static class BaselinesExperiment
         foreach (int context in options.ContextLengths)
         {
             var data = NamesSplit.Load(context, options.DataPath, options.BaseDirectory);
-            var ngram = NGramBaseline.Run(NamesSplit.AsLabeled(data.Train), NamesSplit.AsLabeled(data.Dev), NamesSplit.AsLabeled(data.Test), context, data.VocabularySize);
+            var ngram = NGramBaseline.Run(data.AsLabeled(data.Train), data.AsLabeled(data.Dev), data.AsLabeled(data.Test), context, data.VocabularySize);
             rows.Add(new BaselineRow($"Count n-gram, add-k (k = {ngram.Smoothing.K:G3} chosen on dev; parameters = distinct counts)", context,
                 ngram.Dev.CrossEntropy, ngram.Test.CrossEntropy, ngram.Dev.Accuracy, ngram.DistinctPairs, ngram.FitTime.TotalSeconds, false));
 
-            var bn1 = Presets.Get("bn1", data.VocabularySize);
-            var plain1 = Presets.Get("plain1", data.VocabularySize);
-            var training = bn1.Training with { Steps = options.Steps };
-            var models = new (string Label, MlpConfig Config, InitOptions Init)[]
+            // plain1 and bn1 share their schedule (SGD lr 0.1, a tenth after half the steps, batch 32); the context length comes from the rows.
+            var models = new (string Label, BatchNormMlpTrainer.Options Options)[]
             {
                 // An embedding as wide as the vocabulary makes embedding·output a full-rank linear map of the one-hot context: softmax regression.
-                ("Softmax regression (no hidden layer)", plain1.Config with { ContextLength = context, EmbeddingWidth = data.VocabularySize, HiddenWidths = [] }, plain1.Init),
-                ($"MLP, {options.HiddenWidth} tanh, no BatchNorm", plain1.Config with { ContextLength = context, HiddenWidths = [options.HiddenWidth] }, plain1.Init),
-                ($"MLP, {options.HiddenWidth} tanh, BatchNorm", bn1.Config with { ContextLength = context, HiddenWidths = [options.HiddenWidth] }, bn1.Init),
-                ($"Deep residual MLP, {options.ResidualLayers} x {options.HiddenWidth}, BatchNorm", bn1.Config with
-                    { ContextLength = context, HiddenWidths = Enumerable.Repeat(options.HiddenWidth, options.ResidualLayers).ToArray(), Residual = true }, bn1.Init),
+                ("Softmax regression (no hidden layer)", new() { Preset = "plain1", EmbeddingWidth = data.VocabularySize, HiddenWidths = [] }),
+                ($"MLP, {options.HiddenWidth} tanh, no BatchNorm", new() { Preset = "plain1", HiddenWidths = [options.HiddenWidth] }),
+                ($"MLP, {options.HiddenWidth} tanh, BatchNorm", new() { Preset = "bn1", HiddenWidths = [options.HiddenWidth] }),
+                ($"Deep residual MLP, {options.ResidualLayers} x {options.HiddenWidth}, BatchNorm",
+                    new() { Preset = "bn1", HiddenWidths = Enumerable.Repeat(options.HiddenWidth, options.ResidualLayers).ToArray(), Residual = true }),
             };
-            foreach (var (label, config, init) in models)
+            foreach (var (label, model) in models)
             {
-                var run = TrainedRun.Train($"{label}, context {context}", config, init, training, data.Train, data.Dev,
-                    new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 10), Histograms: false), validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads);
-                var dev = Evaluation.Of(run.Network, data.Dev);
-                var test = Evaluation.Of(run.Network, data.Test);
-                rows.Add(new BaselineRow(label, context, dev.CrossEntropy, test.CrossEntropy, dev.Accuracy, run.Network.ParameterCount, run.TrainingTime.TotalSeconds, false));
+                model.Steps = options.Steps;
+                var run = TrainedRun.Train(data.Ml, $"{label}, context {context}", model, data.Train, data.Dev,
+                    new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps / 10), Histograms = false }, validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads);
+                var dev = Evaluation.Of(run.Character, data.Dev);
+                var test = Evaluation.Of(run.Character, data.Test);
+                rows.Add(new BaselineRow(label, context, dev.CrossEntropy, test.CrossEntropy, dev.Accuracy, run.ParameterCount, run.TrainingTime.TotalSeconds, false));
                 if (label.StartsWith("MLP", StringComparison.Ordinal) && !label.Contains("no BatchNorm", StringComparison.Ordinal))
                     curves.Add(run with { Label = $"Context {context}" });   // one model, one curve per context
             }

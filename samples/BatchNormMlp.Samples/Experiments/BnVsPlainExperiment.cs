@@ -1,6 +1,4 @@
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -22,14 +20,13 @@ internal static class BnVsPlainExperiment
         var runs = new List<TrainedRun>();
         foreach (var (name, label) in new[] { ("plain1", "plain1, no BatchNorm"), ("bn1", "bn1, BatchNorm") })
         {
-            var p = Presets.Get(name, data.VocabularySize);
-            var config = options.HiddenWidths is null ? p.Config : p.Config with { HiddenWidths = options.HiddenWidths };
-            runs.Add(TrainedRun.Train(label, config, p.Init, p.Training with { Steps = options.Steps }, data.Train, data.Dev,
-                new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 100), Histograms: true), validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads));
+            var preset = new BatchNormMlpTrainer.Options { Preset = name, Steps = options.Steps, HiddenWidths = options.HiddenWidths };
+            runs.Add(TrainedRun.Train(data.Ml, label, preset, data.Train, data.Dev,
+                new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps / 100), Histograms = true }, validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads));
         }
 
         var table = new ReportTable("Model", "Parameters", "Train CE", "Dev CE", "Test CE", "Dev accuracy", "PyTorch train", "PyTorch dev", "Training time (s)")
-        { Caption = $"One hidden layer of {runs[0].Network.Config.HiddenWidths[0]}, {options.Steps} steps, evaluation mode (running statistics)" };
+        { Caption = $"One hidden layer of {runs[0].Model.Configuration.HiddenWidths[0]}, {options.Steps} steps, evaluation mode (running statistics)" };
         table.Format("Train CE", "F4").Format("Dev CE", "F4").Format("Test CE", "F4").Format("Dev accuracy", "P1")
             .Format("PyTorch train", "F4").Format("PyTorch dev", "F4").Format("Training time (s)", "F1");
         var findings = new List<string>();
@@ -37,11 +34,11 @@ internal static class BnVsPlainExperiment
         for (int i = 0; i < runs.Count; i++)
         {
             var run = runs[i];
-            var train = Evaluation.Of(run.Network, data.Train);
-            var dev = Evaluation.Of(run.Network, data.Dev);
-            var test = Evaluation.Of(run.Network, data.Test);
+            var train = Evaluation.Of(run.Character, data.Train);
+            var dev = Evaluation.Of(run.Character, data.Dev);
+            var test = Evaluation.Of(run.Character, data.Test);
             var torch = options.HiddenWidths is null ? ReferenceFigures.TorchRef(models[i], options.Steps) : null;
-            table.AddRow(run.Label, run.Network.ParameterCount, train.CrossEntropy, dev.CrossEntropy, test.CrossEntropy, dev.Accuracy,
+            table.AddRow(run.Label, run.ParameterCount, train.CrossEntropy, dev.CrossEntropy, test.CrossEntropy, dev.Accuracy,
                 torch?.Train, torch?.Dev, run.TrainingTime.TotalSeconds);
             findings.Add(torch is { } t
                 ? $"{run.Label}: dev {Comparison.Against(dev.CrossEntropy, t.Dev, 4)} against torch_ref.py {models[i]} {options.Steps}; train {Comparison.Against(train.CrossEntropy, t.Train, 4)}."

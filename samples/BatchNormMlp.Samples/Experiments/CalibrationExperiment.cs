@@ -1,6 +1,4 @@
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -19,24 +17,22 @@ internal static class CalibrationExperiment
     public static ExperimentOutcome Run(CalibrationOptions options)
     {
         var data = NamesSplit.Load(3, options.DataPath, options.BaseDirectory);
-        var p = Presets.Get("bn1", data.VocabularySize);
-        var config = options.HiddenWidths is null ? p.Config : p.Config with { HiddenWidths = options.HiddenWidths };
-        var run = TrainedRun.Train("bn1", config, p.Init, p.Training with { Steps = options.Steps }, data.Train, data.Dev,
-            new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 100), Histograms: false), validationEvery: Math.Max(1, options.Steps / 20), threads: options.Threads);
-        var net = run.Network;
-        var norm = net.Norms[0]!;
-        var runningMean = (float[])norm.RunningMean.Data.Clone();
-        var runningVar = (float[])norm.RunningVar.Data.Clone();
-        Score rTrain = Evaluation.Of(net, data.Train), rDev = Evaluation.Of(net, data.Dev), rTest = Evaluation.Of(net, data.Test);
+        var preset = new BatchNormMlpTrainer.Options { Preset = "bn1", Steps = options.Steps, HiddenWidths = options.HiddenWidths };
+        var run = TrainedRun.Train(data.Ml, "bn1", preset, data.Train, data.Dev,
+            new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps / 100), Histograms = false }, validationEvery: Math.Max(1, options.Steps / 20), threads: options.Threads);
+        var trained = (BatchNormCharacterModel)run.Character;
+        Score rTrain = Evaluation.Of(trained, data.Train), rDev = Evaluation.Of(trained, data.Dev), rTest = Evaluation.Of(trained, data.Test);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        net.Calibrate(data.Train);
+        var calibrated = trained.Calibrate(data.Train);   // a new model: the trained one keeps its running statistics
         clock.Stop();
-        Score cTrain = Evaluation.Of(net, data.Train), cDev = Evaluation.Of(net, data.Dev), cTest = Evaluation.Of(net, data.Test);
+        Score cTrain = Evaluation.Of(calibrated, data.Train), cDev = Evaluation.Of(calibrated, data.Dev), cTest = Evaluation.Of(calibrated, data.Test);
+        var running = trained.BatchNormStatistics[0];
+        var full = calibrated.BatchNormStatistics[0];
         double meanShift = 0, varRatio = 0;
-        for (int j = 0; j < runningMean.Length; j++)
+        for (int j = 0; j < running.RunningMean.Count; j++)
         {
-            meanShift = Math.Max(meanShift, Math.Abs(norm.RunningMean.Data[j] - runningMean[j]) / Math.Sqrt(norm.RunningVar.Data[j]));
-            varRatio = Math.Max(varRatio, Math.Abs(Math.Log(norm.RunningVar.Data[j] / runningVar[j])));
+            meanShift = Math.Max(meanShift, Math.Abs(full.RunningMean[j] - running.RunningMean[j]) / Math.Sqrt(full.RunningVariance[j]));
+            varRatio = Math.Max(varRatio, Math.Abs(Math.Log(full.RunningVariance[j] / running.RunningVariance[j])));
         }
 
         bool seedLength = options.Steps == CalibrationOptions.FullSteps && options.HiddenWidths is null;
@@ -51,7 +47,7 @@ internal static class CalibrationExperiment
             $"Calibrated: train {Comparison.Against(cTrain.CrossEntropy, ReferenceFigures.SeedCalibratedTrain, 4)}, dev {Comparison.Against(cDev.CrossEntropy, ReferenceFigures.SeedCalibratedDev, 4)} against the seed"
                 + (seedLength ? " (same length)." : $" (the seed trained 200000 steps, this run {options.Steps}: run with --full to compare like with like)."),
             $"Calibration changes dev by {cDev.CrossEntropy - rDev.CrossEntropy:+0.0000;-0.0000} nats (running -> calibrated); the largest mean shift is {meanShift:F3} standard deviations and the largest variance ratio e^{varRatio:F3}. "
-                + $"Calibrating took {clock.Elapsed.TotalSeconds:F2} s over {data.Train.Count} rows.",
+                + $"Calibrating took {clock.Elapsed.TotalSeconds:F2} s over {NamesSplit.Count(data.Train)} rows.",
         };
 
         var report = new HtmlReport("Running statistics against calibrated statistics");
@@ -61,13 +57,13 @@ internal static class CalibrationExperiment
             .Code($"dotnet run -c Release --project samples/BatchNormMlp.Samples -- calibration{(seedLength ? " --full" : "")}")
             .Table(table)
             .Figure(ExperimentCharts.Losses("Loss", [run]), "Minibatch loss (window means) and dev loss with running statistics, log scale.")
-            .Figure(RunningVersusCalibrated(runningMean, norm.RunningMean.Data), "Each hidden unit's BatchNorm mean: running estimate against the full-training-set mean.");
+            .Figure(RunningVersusCalibrated(running.RunningMean, full.RunningMean), "Each hidden unit's BatchNorm mean: running estimate against the full-training-set mean.");
         return new ExperimentOutcome("calibration", "Running statistics against calibrated statistics (second seed)", table, findings, report);
     }
 
-    private static LineChart RunningVersusCalibrated(float[] running, float[] calibrated)
+    private static LineChart RunningVersusCalibrated(IReadOnlyList<float> running, IReadOnlyList<float> calibrated)
     {
-        var order = Enumerable.Range(0, calibrated.Length).OrderBy(j => calibrated[j]).ToArray();
+        var order = Enumerable.Range(0, calibrated.Count).OrderBy(j => calibrated[j]).ToArray();
         var x = order.Select((_, i) => (double)i).ToArray();
         // A short title: a long one is clipped at the chart's edges.
         return new LineChart { Title = "BatchNorm mean per hidden unit", XLabel = "Hidden unit, sorted by its calibrated mean", YLabel = "Mean of the pre-activation", Markers = true, Width = 1000, Height = 420 }

@@ -1,6 +1,4 @@
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -19,13 +17,14 @@ internal static class Deep50Experiment
         var data = NamesSplit.Load(3, options.DataPath, options.BaseDirectory);
         var widths = Enumerable.Repeat(options.Width, options.Layers).ToArray();
         var runs = new List<TrainedRun>();
-        // Measured on the first and the last step only: the last minibatch's layers are the point, not their history.
-        var diagnostics = new DiagnosticsOptions(Every: Math.Max(1, options.Steps - 1), Histograms: false);
+        // Measured on the first and the last step only: the last minibatch's layers are the point, not their history;
+        // the layers' outputs are kept to bin both models alike below.
+        var diagnostics = new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps - 1), Histograms = false, LayerOutputs = true };
         foreach (var (name, label) in new[] { ("deep50", "No residual"), ("deep50-res", "Residual") })
         {
-            var p = Presets.Get(name, data.VocabularySize);
-            runs.Add(TrainedRun.Train(label, p.Config with { HiddenWidths = widths }, p.Init, p.Training with { Steps = options.Steps },
-                data.Train, data.Dev, diagnostics, validationEvery: 0, threads: options.Threads));   // dev once, at the end: each pass is 22k rows through 50 layers
+            var preset = new BatchNormMlpTrainer.Options { Preset = name, Steps = options.Steps, HiddenWidths = widths };
+            runs.Add(TrainedRun.Train(data.Ml, label, preset, data.Train, data.Dev, diagnostics,
+                validationEvery: 0, threads: options.Threads));   // dev once, at the end: each pass is 22k rows through 50 layers
         }
 
         bool seedSize = options.Layers == 50 && options.Width == 256;
@@ -42,25 +41,24 @@ internal static class Deep50Experiment
             double dev = run.FinalValidationLoss;
             var last = run.Diagnostics.Latest!;
             var torch = seedSize ? ReferenceFigures.TorchRef(models[i], options.Steps) : null;
-            table.AddRow(run.Label, run.Network.ParameterCount, dev, torch?.Dev,
+            table.AddRow(run.Label, run.ParameterCount, dev, torch?.Dev,
                 Math.Sqrt(last.Layers[0].OutputVariance), Math.Sqrt(last.Layers[^1].OutputVariance), last.Layers.Average(l => l.Saturation), run.TrainingTime.TotalSeconds);
             findings.Add($"{run.Label}: dev {Comparison.F(dev, 4)}" + (torch is { } t ? $", against torch_ref.py {models[i]} {options.Steps}: {Comparison.Against(dev, t.Dev, 4)}." : "."));
         }
         findings.Add("Without residual streams every layer's output is a fresh tanh in [-1, 1]; with them the stream accumulates 49 tanh outputs and its spread grows with depth, as in the seed's histograms.");
 
         var grid = new SmallMultiples { Title = "Layer outputs after training: no residual vs residual", XLabel = "Activation value", YLabel = "Frequency", Columns = 5 };
-        // The training workspace still holds the last minibatch's activations (evaluation uses separate buffers).
-        int batch = Math.Min(Presets.Get("deep50").Training.BatchSize, data.Train.Count);
-        var ws = (Plain: runs[0].Network.GetWorkspace(batch), Residual: runs[1].Network.GetWorkspace(batch));
+        // Each layer's outputs on the last training minibatch (the last snapshot), as the seed's get_activations returns them.
+        var outputs = (Plain: runs[0].Diagnostics.Latest!.LayerOutputs!, Residual: runs[1].Diagnostics.Latest!.LayerOutputs!);
         for (int l = 0; l < options.Layers; l++)
         {
             // Re-bin both on a shared range so that the two distributions are comparable in one panel.
-            var a = ws.Plain.Stream[l];
-            var b = ws.Residual.Stream[l];
-            var (min, max) = Histogram.Range(a, b);
+            var a = outputs.Plain[l].Span;
+            var b = outputs.Residual[l].Span;
+            var (min, max) = SharedRange(a, b);
             grid.Add(new HistogramChart { Title = $"Layer {l + 1}" }
-                .Add(Histogram.Compute("No residual", a, 50, min, max))
-                .Add(Histogram.Compute("Residual", b, 50, min, max)));
+                .Add(HistogramSeries.Compute("No residual", a, 50, min, max))
+                .Add(HistogramSeries.Compute("Residual", b, 50, min, max)));
         }
 
         var report = new HtmlReport("50 layers without and with residual streams");
@@ -71,5 +69,15 @@ internal static class Deep50Experiment
             .Figure(ExperimentCharts.Losses("Loss", runs), "Minibatch loss (window means), log scale; the dev loss is measured once, after the last step (the table).")
             .Figure(grid, "Each panel: one layer's outputs on the last training minibatch (BatchNorm in training mode, as the seed's get_activations), both models binned alike.");
         return new ExperimentOutcome("deep50", "50 layers without and with residual streams (first seed, part 2)", table, findings, report);
+    }
+
+    /// <summary>The smallest and largest finite value of two sets of values (a unit range around a constant, [0, 1] when none is finite).</summary>
+    private static (double Min, double Max) SharedRange(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (float v in a) if (float.IsFinite(v)) { min = Math.Min(min, v); max = Math.Max(max, v); }
+        foreach (float v in b) if (float.IsFinite(v)) { min = Math.Min(min, v); max = Math.Max(max, v); }
+        if (min > max) return (0, 1);
+        return min == max ? (min - 0.5, max + 0.5) : (min, max);
     }
 }

@@ -1,4 +1,4 @@
-using Microsoft.ML.BatchNormMlp.Model;
+using Microsoft.ML;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -7,10 +7,21 @@ internal readonly record struct Score(double CrossEntropy, double Accuracy);
 
 internal static class Evaluation
 {
-    /// <summary>Scores a whole set in evaluation mode (running BatchNorm statistics), in chunks.</summary>
-    public static Score Of(MlpNetwork network, Dataset data, int chunk = 1024)
+    /// <summary>A character model over featurized rows in evaluation mode (running BatchNorm statistics): <see cref="CharacterModel.Evaluate"/>.</summary>
+    public static Score Of(CharacterModel model, IDataView rows)
     {
-        var (loss, accuracy) = network.Score(data, chunk);
-        return new Score(loss, accuracy);
+        var m = model.Evaluate(rows);
+        return new Score(m.Loss, m.Top1Accuracy);
+    }
+
+    /// <summary>
+    /// A fitted transformer (e.g. a dense MNIST-1D classifier) over labelled rows: <see cref="BatchNormMlpTransformer.Evaluate"/>,
+    /// the cross-entropy from the logits. (ML.NET's MulticlassClassification.Evaluate gives the same accuracy, but its
+    /// LogLoss clips every probability at 1e-15: an overconfident model's test loss would read lower than the seeds'.)
+    /// </summary>
+    public static Score Of(BatchNormMlpTransformer model, IDataView rows)
+    {
+        var m = model.Evaluate(rows);
+        return new Score(m.Loss, m.Top1Accuracy);
     }
 }

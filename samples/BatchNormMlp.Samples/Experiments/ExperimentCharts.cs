@@ -1,5 +1,4 @@
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -70,7 +69,7 @@ internal static class ExperimentCharts
         var histograms = run.Diagnostics.Snapshots.LastOrDefault(s => s.Histograms is not null)?.Histograms;
         if (histograms is null) return chart;
         foreach (var h in histograms)
-            if (pick(h) is { } series) chart.Add(new HistogramSeries($"Layer {h.Layer + 1}", series.Edges, series.Heights));
+            if (pick(h) is { } series) chart.Add(new HistogramSeries($"Layer {h.Layer + 1}", series.Edges, series.Heights, series.Scale));
         return chart;
     }
 
@@ -86,7 +85,7 @@ internal static class ExperimentCharts
             var withHistograms = run.Diagnostics.Snapshots.Where(s => s.Histograms is not null);
             var snapshot = atStart ? withHistograms.FirstOrDefault() : withHistograms.LastOrDefault();
             if (snapshot?.Histograms is { } h && pick(h[layer]) is { } series)
-                chart.Add(new HistogramSeries(run.Label, series.Edges, series.Heights));
+                chart.Add(new HistogramSeries(run.Label, series.Edges, series.Heights, series.Scale));
         }
         return chart;
     }

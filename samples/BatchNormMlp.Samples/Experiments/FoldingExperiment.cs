@@ -1,10 +1,6 @@
 using System.Diagnostics;
-using Microsoft.ML.BatchNormMlp.Export;
-using Microsoft.ML.BatchNormMlp.Layers;
-using Microsoft.ML.BatchNormMlp.Model;
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
+using Microsoft.ML;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -24,18 +20,19 @@ internal static class FoldingExperiment
     public static ExperimentOutcome Run(FoldingOptions options)
     {
         var data = NamesSplit.Load(3, options.DataPath, options.BaseDirectory);
-        var p = Presets.Get("seed002", data.VocabularySize);
-        var config = options.HiddenWidths is null ? p.Config : p.Config with { HiddenWidths = options.HiddenWidths };
-        // The seed: lr 0.1 until step 100000, then 0.01 (its short run stops at step 1000, before the decay).
-        var training = p.Training with { Steps = options.Steps, LearningRate = new StepDecaySchedule(0.1, 0.1, 100_000) };
-        var run = TrainedRun.Train("seed002", config, p.Init, training, data.Train, data.Dev,
-            new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 100), Histograms: false), validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads);
-        var net = run.Network;
-        var state = new ModelState(net.Config, data.Vocabulary.Symbols, false, StateDictionary.Get(net).ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal));
-        var folded = new FoldedMlp(BatchNormFolding.Fold(state));
+        // The seed: lr 0.1 (the preset's) until step 100000, then 0.01; its short run stops at step 1000, before the
+        // decay (a decay at the last step is none).
+        var preset = new BatchNormMlpTrainer.Options
+        {
+            Preset = "seed002", Steps = options.Steps, HiddenWidths = options.HiddenWidths, Decay = LearningRateDecay.Step, DecayStep = Math.Min(100_000, options.Steps),
+        };
+        var run = TrainedRun.Train(data.Ml, "seed002", preset, data.Train, data.Dev,
+            new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps / 100), Histograms = false }, validationEvery: Math.Max(1, options.Steps / 10), threads: options.Threads);
+        var unfolded = run.Character;
+        var folded = run.Model.Fold().Model;
 
-        var dev = Compare(net, folded, data.Dev);
-        var test = Compare(net, folded, data.Test);
+        var dev = Compare(unfolded, folded, data.Dev);
+        var test = Compare(unfolded, folded, data.Test);
         bool seedLength = options.Steps == 1001 && options.HiddenWidths is null;
         var table = new ReportTable("Split", "Unfolded CE", "Folded CE", "Difference", "Largest |logit difference|", "Seed unfolded", "Seed folded", "Unfolded (ms)", "Folded (ms)")
         { Caption = $"seed002 after {options.Steps} steps; every BatchNorm (two hidden, one on the logits) folded into its Linear" };
@@ -49,7 +46,7 @@ internal static class FoldingExperiment
             $"Dev unfolded {Comparison.Against(dev.Unfolded, ReferenceFigures.SeedFoldingDev, 4)}, test {Comparison.Against(test.Unfolded, ReferenceFigures.SeedFoldingTest, 4)} against the seed"
                 + (seedLength ? " (same 1001 steps; the seed's own Linear/BatchNorm classes and initialization differ from nn.Linear's)." : $" (the seed trained 1001 steps, this run {options.Steps})."),
             $"Folding moves the loss by {dev.Folded - dev.Unfolded:0.0E+0} (dev) and {test.Folded - test.Unfolded:0.0E+0} (test); the seed saw {ReferenceFigures.SeedFoldedDev - ReferenceFigures.SeedFoldingDev:0.0E+0} and {ReferenceFigures.SeedFoldedTest - ReferenceFigures.SeedFoldingTest:0.0E+0}. "
-                + $"Largest |logit difference| {Math.Max(dev.MaxLogitDifference, test.MaxLogitDifference):0.00E+0} over {data.Dev.Count + data.Test.Count} rows (the seed's printed logits agree to 1e-4).",
+                + $"Largest |logit difference| {Math.Max(dev.MaxLogitDifference, test.MaxLogitDifference):0.00E+0} over {dev.Rows + test.Rows} rows (the seed's printed logits agree to 1e-4).",
         };
 
         var report = new HtmlReport("Folding BatchNorm into the Linear layers");
@@ -62,27 +59,21 @@ internal static class FoldingExperiment
         return new ExperimentOutcome("folding", "Three BatchNorm layers, folded (third seed)", table, findings, report);
     }
 
-    private sealed record FoldComparison(double Unfolded, double Folded, double MaxLogitDifference, double UnfoldedMs, double FoldedMs);
+    private sealed record FoldComparison(double Unfolded, double Folded, double MaxLogitDifference, double UnfoldedMs, double FoldedMs, int Rows);
 
-    private static FoldComparison Compare(MlpNetwork net, FoldedMlp folded, Dataset data)
+    // Both models' logits for every row (timed) and their losses through the public API.
+    private static FoldComparison Compare(CharacterModel unfolded, CharacterModel folded, IDataView rows)
     {
-        int k = net.Config.OutputWidth, n = data.Count;
         var clock = Stopwatch.StartNew();
-        var foldedLogits = folded.Forward(data.Contexts, n);   // [N, K]
+        var foldedLogits = folded.PredictLogits(rows);   // [N, K]
         double foldedMs = clock.Elapsed.TotalMilliseconds;
-        var scratch = new float[n * k];
-        double foldedLoss = SoftmaxCrossEntropy.Forward(foldedLogits, data.Labels, scratch, n, k);
         clock.Restart();
-        var unfolded = new float[n * k];
-        for (int start = 0; start < n; start += 1024)
-        {
-            int rows = Math.Min(1024, n - start);
-            net.Forward(data.Rows(start, rows), rows, training: false).CopyTo(unfolded.AsSpan(start * k, rows * k));
-        }
+        var unfoldedLogits = unfolded.PredictLogits(rows);
         double unfoldedMs = clock.Elapsed.TotalMilliseconds;
-        double unfoldedLoss = SoftmaxCrossEntropy.Forward(unfolded, data.Labels, scratch, n, k);
         double max = 0;
-        for (int i = 0; i < unfolded.Length; i++) max = Math.Max(max, Math.Abs(unfolded[i] - foldedLogits[i]));
-        return new FoldComparison(unfoldedLoss, foldedLoss, max, unfoldedMs, foldedMs);
+        for (int i = 0; i < unfoldedLogits.Length; i++) max = Math.Max(max, Math.Abs(unfoldedLogits[i] - foldedLogits[i]));
+        var u = unfolded.Evaluate(rows);
+        var f = folded.Evaluate(rows);
+        return new FoldComparison(u.Loss, f.Loss, max, unfoldedMs, foldedMs, u.Count);
     }
 }

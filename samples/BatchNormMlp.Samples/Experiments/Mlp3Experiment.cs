@@ -1,7 +1,4 @@
-using Microsoft.ML.BatchNormMlp.Model;
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
 
 namespace BatchNormMlp.Samples.Experiments;
 
@@ -18,18 +15,18 @@ internal static class Mlp3Experiment
     public static ExperimentOutcome Run(Mlp3Options options)
     {
         var data = NamesSplit.Load(3, options.DataPath, options.BaseDirectory);
-        var preset = Presets.Get("mlp3", data.VocabularySize);
-        var config = options.HiddenWidths is null ? preset.Config : preset.Config with { HiddenWidths = options.HiddenWidths };
-        var training = preset.Training with { Steps = options.Steps };
-        var variants = new (string Label, MlpConfig Config, InitOptions Init)[]
+        BatchNormMlpTrainer.Options Mlp3(bool batchNorm, WeightInitialization? init = null) =>
+            new() { Preset = "mlp3", Steps = options.Steps, HiddenWidths = options.HiddenWidths, BatchNorm = batchNorm, Initialization = init };
+        var variants = new (string Label, BatchNormMlpTrainer.Options Options)[]
         {
-            ("Naive N(0,1) init", config with { HiddenBatchNorm = false }, new InitOptions(InitScheme.NaiveNormal)),
-            ("Kaiming init", config with { HiddenBatchNorm = false }, preset.Init),
-            ("Kaiming + BatchNorm", config, preset.Init),
+            ("Naive N(0,1) init", Mlp3(batchNorm: false, WeightInitialization.NaiveNormal)),
+            ("Kaiming init", Mlp3(batchNorm: false)),
+            ("Kaiming + BatchNorm", Mlp3(batchNorm: true)),   // the mlp3 preset itself
         };
-        var diagnostics = new DiagnosticsOptions(Every: Math.Max(1, Math.Min(options.DiagnosticsEvery, options.Steps - 1)), HistogramBins: 30);
-        var runs = variants.Select(v => TrainedRun.Train(v.Label, v.Config, v.Init, training, data.Train, data.Dev, diagnostics,
+        var diagnostics = new TrainingDiagnosticsOptions { Interval = Math.Max(1, Math.Min(options.DiagnosticsEvery, options.Steps - 1)), HistogramBins = 30 };
+        var runs = variants.Select(v => TrainedRun.Train(data.Ml, v.Label, v.Options, data.Train, data.Dev, diagnostics,
             validationEvery: Math.Max(1, options.Steps / 4), threads: options.Threads)).ToList();
+        var config = runs[^1].Model.Configuration;
 
         var table = new ReportTable("Model", "Parameters", "Loss at step 1", "Dev CE", "Saturated at step 1", "Saturated at end", "Grad:weight std (layers)", "PyTorch dev", "Training time (s)")
         { Caption = $"Widths {string.Join("-", config.HiddenWidths)}, {options.Steps} steps of SGD lr 0.01; saturation is the share of |tanh| > 0.97 over all layers" };
@@ -45,7 +42,7 @@ internal static class Mlp3Experiment
             var last = run.Diagnostics.Latest!;
             double ratioMin = last.Layers.Min(l => l.GradientToWeight), ratioMax = last.Layers.Max(l => l.GradientToWeight);
             bool isPreset = ReferenceEquals(run, runs[^1]);
-            table.AddRow(run.Label, run.Network.ParameterCount, run.Diagnostics.Losses[0], dev,
+            table.AddRow(run.Label, run.ParameterCount, run.Diagnostics.Losses[0], dev,
                 first.Layers.Average(l => l.Saturation), last.Layers.Average(l => l.Saturation), $"{ratioMin:0.0E+0} .. {ratioMax:0.0E+0}",
                 isPreset ? torch?.Dev : null, run.TrainingTime.TotalSeconds);
             findings.Add($"{run.Label}: first minibatch loss {run.Diagnostics.Losses[0]:F2} (uniform guess: ln {data.VocabularySize} = {Math.Log(data.VocabularySize):F2}), dev {Comparison.F(dev, 4)}"

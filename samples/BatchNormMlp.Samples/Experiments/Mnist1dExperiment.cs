@@ -1,47 +1,68 @@
-using Microsoft.ML.BatchNormMlp.Featurization;
-using Microsoft.ML.BatchNormMlp.Model;
-using Microsoft.ML.BatchNormMlp.Numerics;
 using BatchNormMlp.Samples.Reporting;
-using Microsoft.ML.BatchNormMlp.Training;
-using Microsoft.ML.BatchNormMlp.Training.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace BatchNormMlp.Samples.Experiments;
 
 /// <summary>Sizes of the MNIST-1D experiment; the default trains 100 epochs of 20 batches (2000 steps).</summary>
-internal sealed record Mnist1dOptions(int Steps = 2000, int Width = 100, string? DataDirectory = null, string? BaseDirectory = null, int Threads = 1, ulong Seed = 1)
+internal sealed record Mnist1dOptions(int Steps = 2000, int Width = 100, string? DataDirectory = null, string? BaseDirectory = null, int Threads = 1, int Seed = 1)
 {
     public const int FullSteps = 10_000;
+}
+
+/// <summary>One MNIST-1D row as ML.NET's text loader reads the CSV (header <c>label,x0,...,x39</c>): the class as a key of 10 (key = class + 1) and 40 floats.</summary>
+internal sealed class Mnist1dRow
+{
+    public const int Width = 40;
+
+    [LoadColumn(0), KeyType(10)]
+    public uint Label;
+
+    [LoadColumn(1, Width), VectorType(Width)]
+    public float[] Features = [];
 }
 
 /// <summary>
 /// Fourth seed: a Linear 40→100 stem and five pre-activation residual blocks, He init; the variance after each
 /// block at initialization (the seed's print_variance on a batch of 200) without BatchNorm and with BatchNorm in
-/// the branch, then both trained with SGD lr 0.05, momentum 0.9, batch 200 to test accuracy.
+/// the branch, then both trained with SGD lr 0.05, momentum 0.9, batch 200 to test accuracy. Everything goes
+/// through ML.NET and the public trainer: the CSV through <c>LoadFromTextFile</c>, the presets mnist1d-res and
+/// mnist1d-res-bn on the dense <c>Features</c> column, the scores through the transformer's <c>Evaluate</c>.
 /// </summary>
 internal static class Mnist1dExperiment
 {
     public static ExperimentOutcome Run(Mnist1dOptions options)
     {
-        var (trainSet, testSet) = Mnist1dDataset.LoadStandard(options.DataDirectory, options.BaseDirectory);
-        var train = Dataset.FromDense(trainSet.Features, Mnist1dDataset.Width, trainSet.Labels);
-        var test = Dataset.FromDense(testSet.Features, Mnist1dDataset.Width, testSet.Labels);
-        int batch = Math.Min(200, train.Count);
-        double inputVariance = SpanStatistics.NeuronVarianceMean(train.Features.AsSpan(0, batch * Mnist1dDataset.Width), batch, Mnist1dDataset.Width);
+        var ml = new MLContext(seed: 1);
+        IDataView Load(string relative) => ml.Data.Cache(ml.Data.LoadFromTextFile<Mnist1dRow>(
+            SampleData.Find(relative, options.DataDirectory, options.BaseDirectory, directoryOnly: true), separatorChar: ',', hasHeader: true));
+        var train = Load(SampleData.Mnist1dTrain);
+        var test = Load(SampleData.Mnist1dTest);
+        var first = ml.Data.TakeRows(train, 200);   // the seed's print_variance batch
+        var firstRows = ml.Data.CreateEnumerable<Mnist1dRow>(first, reuseRowObject: false).ToList();
+        int batch = firstRows.Count;
+        double inputVariance = NeuronVarianceMean(firstRows.SelectMany(r => r.Features).ToArray(), batch, Mnist1dRow.Width);
 
         var names = new[] { ("mnist1d-res", "No BatchNorm"), ("mnist1d-res-bn", "BatchNorm in the branch") };
         var variances = new List<double[]>();
         var runs = new List<TrainedRun>();
         foreach (var (name, label) in names)
         {
-            var p = Presets.Get(name);
-            var config = p.Config with { HiddenWidths = Enumerable.Repeat(options.Width, p.Config.HiddenWidths.Count).ToArray() };
-            // At initialization: the first 200 training rows through a freshly initialized network in training mode.
-            var fresh = new MlpNetwork(config);
-            Initialization.Initialize(fresh, p.Init, new Rng(options.Seed));
-            fresh.Forward(train.Rows(0, batch), batch, training: true);
-            variances.Add(TrainingDiagnostics.Measure(fresh).Layers.Select(l => l.OutputVariance).ToArray());
-            runs.Add(TrainedRun.Train(label, config, p.Init, p.Training with { Steps = options.Steps }, train, test,
-                new DiagnosticsOptions(Every: Math.Max(1, options.Steps / 50), Histograms: false), options.Seed, validationEvery: Math.Max(1, options.Steps / 20), threads: options.Threads));
+            var preset = new BatchNormMlpTrainer.Options
+            {
+                Preset = name, FeatureColumnName = "Features", Steps = options.Steps, Seed = options.Seed,
+                HiddenWidths = Enumerable.Repeat(options.Width, 6).ToArray(),   // the stem and five blocks
+            };
+            // At initialization: one step on exactly the first 200 rows in one batch; diagnostics measure step 0's forward
+            // pass before its update, i.e. the network as initialized (the same seed initializes the run below).
+            var look = preset.Clone();
+            look.Steps = 1;
+            look.BatchSize = batch;
+            look.Diagnostics = new TrainingDiagnosticsOptions { Interval = 1, Histograms = false };
+            var atInit = ml.MulticlassClassification.Trainers.BatchNormMlp(look).Fit(first).Training!.Diagnostics!.Snapshots[0];
+            variances.Add(atInit.Layers.Select(l => l.OutputVariance).ToArray());
+            runs.Add(TrainedRun.Train(ml, label, preset, train, test,
+                new TrainingDiagnosticsOptions { Interval = Math.Max(1, options.Steps / 50), Histograms = false }, validationEvery: Math.Max(1, options.Steps / 20), threads: options.Threads));
         }
 
         var blocks = new[] { "Input", "Stem" }.Concat(Enumerable.Range(1, variances[0].Length - 1).Select(b => $"Block {b}")).ToArray();
@@ -59,9 +80,9 @@ internal static class Mnist1dExperiment
         var scores = new List<Score>();
         foreach (var run in runs)
         {
-            var s = Evaluation.Of(run.Network, test);
+            var s = Evaluation.Of(run.Model, test);
             scores.Add(s);
-            accuracy.AddRow(run.Label, run.Network.ParameterCount, s.CrossEntropy, s.Accuracy, Evaluation.Of(run.Network, train).Accuracy, options.Steps, run.TrainingTime.TotalSeconds);
+            accuracy.AddRow(run.Label, run.ParameterCount, s.CrossEntropy, s.Accuracy, Evaluation.Of(run.Model, train).Accuracy, options.Steps, run.TrainingTime.TotalSeconds);
         }
 
         var seed = ReferenceFigures.SeedVarianceWithoutBatchNorm;
@@ -91,5 +112,23 @@ internal static class Mnist1dExperiment
             .Figure(ExperimentCharts.Losses("Loss", runs, "test"), "Minibatch loss (window means, solid) and test loss (dashed), log scale.");
         return new ExperimentOutcome("mnist1d", "MNIST-1D residual network: variance per block at initialization, then test accuracy (fourth seed)", table, findings, report)
         { Extra = accuracy };
+    }
+
+    /// <summary>
+    /// The seed's <c>print_variance</c>: each column's variance over the rows (NumPy's n denominator), averaged over
+    /// the columns. <paramref name="x"/> is [rows, width].
+    /// </summary>
+    private static double NeuronVarianceMean(float[] x, int rows, int width)
+    {
+        double total = 0;
+        for (int j = 0; j < width; j++)
+        {
+            double m = 0, s = 0;
+            for (int r = 0; r < rows; r++) m += x[r * width + j];
+            m /= rows;
+            for (int r = 0; r < rows; r++) { double d = x[r * width + j] - m; s += d * d; }
+            total += s / rows;
+        }
+        return total / width;
     }
 }

@@ -82,6 +82,43 @@ internal static class KeyRows
     }
 
     /// <summary>
+    /// The context column named <paramref name="name"/> of data a trained model reads: a context column of
+    /// <paramref name="contextLength"/> keys over <paramref name="vocabulary"/>, or an exception naming what differs.
+    /// </summary>
+    public static DataViewSchema.Column ModelContextColumn(DataViewSchema schema, string name, Vocabulary vocabulary, int contextLength, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(parameter, $"The input has no column '{name}' (the context the model reads). Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}.");
+        var (columnVocabulary, n) = ContextColumn(column, "input");
+        if (n != contextLength)
+            throw new ArgumentException($"Column '{name}' holds contexts of {n} symbols but the model reads {contextLength}.", parameter);
+        if (columnVocabulary is null || !VocabularyColumns.Same(columnVocabulary, vocabulary))
+            throw new ArgumentException($"Column '{name}' was made with {(columnVocabulary is null ? "no vocabulary annotation" : $"another vocabulary ({columnVocabulary})")} than the model's ({vocabulary}); featurize with the featurizer the model was trained on.", parameter);
+        return column;
+    }
+
+    /// <summary>Every row's context ids [rows, <paramref name="contextLength"/>] of a column <see cref="ModelContextColumn"/> accepts.</summary>
+    public static int[] ReadContexts(IDataView data, string name, Vocabulary vocabulary, int contextLength, string role)
+    {
+        var column = ModelContextColumn(data.Schema, name, vocabulary, contextLength, nameof(data));
+        var contexts = new List<int>();
+        var ids = new int[contextLength];
+        using var cursor = data.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(column);
+        VBuffer<uint> keys = default;
+        for (long row = 0; cursor.MoveNext(); row++)
+        {
+            getter(ref keys);
+            if (ToIds(keys, ids, vocabulary.Count) is int j and >= 0)
+                throw new ArgumentException($"Column '{name}', row {row} of the {role} data: context position {j} is a missing key (0); contexts are padded with the boundary symbol, never left missing.", nameof(data));
+            contexts.AddRange(ids);
+        }
+        return [.. contexts];
+    }
+
+    /// <summary>
     /// The vocabulary ids (key value - 1) of a context's keys, into <paramref name="ids"/>; returns the first position
     /// holding a missing key (0, or a sparse vector's absent entry), or -1. Dense vectors, as the featurizer writes
     /// them, are read as a span.

@@ -17,6 +17,9 @@ internal static class Presets
     /// <summary>The presets of character models (symbol inputs), the ones the public trainer accepts.</summary>
     public static IReadOnlyList<string> CharacterNames { get; } = ["bn1", "plain1", "seed002", "mlp3", "deep50", "deep50-res", "quality", "quality-c3"];
 
+    /// <summary>The presets of dense-input classifiers (MNIST-1D), which only a dense feature column can train.</summary>
+    public static IReadOnlyList<string> DenseNames { get; } = ["mnist1d-res", "mnist1d-res-bn"];
+
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="vocabularySize">Symbols including the boundary symbol (names.txt: 27). Ignored by the MNIST-1D presets.</param>
     public static Preset Get(string name, int vocabularySize = 27)

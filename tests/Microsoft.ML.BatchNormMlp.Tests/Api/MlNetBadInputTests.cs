@@ -33,7 +33,11 @@ public class MlNetBadInputTests
         var numbers = Ml.Data.LoadFromEnumerable(new[] { new Numeric { Name = 1f, Context = [1, 2, 3], Label = 2 } });
         var ex = Assert.Catch<ArgumentException>(() => Ml.Transforms.Text.FeaturizeContextWindows().Fit(numbers));
         Assert.That(ex!.Message, Does.Contain("Column 'Name' (the names) must be text (string); it is Single"));
+        // A vector of Single is dense features (a classifier of them): then the label must be a key of the class.
         ex = Assert.Catch<ArgumentException>(() => Ml.MulticlassClassification.Trainers.BatchNormMlp().Fit(numbers));
+        Assert.That(ex!.Message, Does.Contain("Column 'Label' (the label) of the training data must be a UInt32 key of the class; it is Single."));
+        var text = Ml.Data.LoadFromEnumerable(new[] { new TextContext { Context = "abc", Label = 2 } });
+        ex = Assert.Catch<ArgumentException>(() => Ml.MulticlassClassification.Trainers.BatchNormMlp().Fit(text));
         Assert.That(ex!.Message, Does.Contain("Column 'Context' (the context) of the training data must be a known-size vector of UInt32 keys"));
         ex = Assert.Catch<ArgumentException>(() => Ml.MulticlassClassification.Trainers.BatchNormMlp().GetOutputSchema(Shape(("Context", DataKind.Single), ("Label", DataKind.String))));
         Assert.That(ex!.Message, Does.Contain("Column 'Context' must be the context, a vector of keys"));
@@ -127,6 +131,12 @@ public class MlNetBadInputTests
     {
         public uint[] Context { get; set; } = [];
         public uint Label { get; set; }
+    }
+
+    private sealed class TextContext
+    {
+        public string Context { get; set; } = "";
+        public float Label { get; set; }
     }
 
     private sealed class Numeric

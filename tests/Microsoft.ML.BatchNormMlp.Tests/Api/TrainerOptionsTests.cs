@@ -4,8 +4,8 @@ public class TrainerOptionsTests
 {
     private static IEnumerable<TestCaseData> BadOptions()
     {
-        yield return new TestCaseData(new BatchNormMlpTrainer.Options { Preset = "bn2" }, "Preset", "BatchNormMlpTrainer.Options.Preset must be one of bn1, plain1, seed002, mlp3, deep50, deep50-res, quality, quality-c3; got 'bn2'.");
-        yield return new TestCaseData(new BatchNormMlpTrainer.Options { Preset = "mnist1d-res" }, "Preset", "got 'mnist1d-res'");
+        yield return new TestCaseData(new BatchNormMlpTrainer.Options { Preset = "bn2" }, "Preset", "BatchNormMlpTrainer.Options.Preset must be one of bn1, plain1, seed002, mlp3, deep50, deep50-res, quality, quality-c3 (or, for dense feature vectors, mnist1d-res, mnist1d-res-bn); got 'bn2'.");
+        yield return new TestCaseData(new BatchNormMlpTrainer.Options { DataSeed = 1, Diagnostics = new TrainingDiagnosticsOptions { HistogramBins = 0 } }, "HistogramBins", "TrainingDiagnosticsOptions.HistogramBins must be between 1 and 10000; got 0.");
         yield return new TestCaseData(new BatchNormMlpTrainer.Options { EmbeddingWidth = 0 }, "EmbeddingWidth", "BatchNormMlpTrainer.Options.EmbeddingWidth must be between 1 and 65536; got 0.");
         yield return new TestCaseData(new BatchNormMlpTrainer.Options { HiddenWidths = [10, -3] }, "HiddenWidths", "BatchNormMlpTrainer.Options.HiddenWidths[1] must be between 1 and 65536; got -3.");
         yield return new TestCaseData(new BatchNormMlpTrainer.Options { Steps = 0 }, "Steps", "BatchNormMlpTrainer.Options.Steps must be between 1 and 100000000; got 0.");

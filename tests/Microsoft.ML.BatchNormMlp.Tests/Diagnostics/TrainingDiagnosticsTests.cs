@@ -42,7 +42,7 @@ public class TrainingDiagnosticsTests
     public void LayerStatistics_EqualDirectComputations_OnAPlainTanhNetwork()
     {
         var net = Network(Plain);
-        var diagnostics = new TrainingDiagnostics(new DiagnosticsOptions(Every: 1, HistogramBins: 10));
+        var diagnostics = new DiagnosticsRecorder(new TrainingDiagnosticsOptions { Interval = 1, HistogramBins = 10 });
         // lr 0: the weights after the step are the ones backward used, so every gradient can be recomputed from them.
         var trainer = new Trainer(net, new TrainingOptions { Steps = 3, BatchSize = 8, LearningRate = new ConstantSchedule(0) }) { Observer = diagnostics };
         trainer.Train(Data(64, 1));
@@ -106,7 +106,7 @@ public class TrainingDiagnosticsTests
     public void UpdateRatio_IsLog10OfLrTimesGradStdOverDataStd()
     {
         var net = Network(Plain);
-        var diagnostics = new TrainingDiagnostics(new DiagnosticsOptions(Every: 2, Histograms: false));
+        var diagnostics = new DiagnosticsRecorder(new TrainingDiagnosticsOptions { Interval = 2, Histograms = false });
         new Trainer(net, new TrainingOptions { Steps = 3, BatchSize = 8, LearningRate = new ConstantSchedule(0.05) }) { Observer = diagnostics }.Train(Data(64, 1));
         Assert.That(diagnostics.Snapshots.Select(x => x.Step), Is.EqualTo(new[] { 0, 2 }));
         Assert.That(diagnostics.Latest!.Histograms, Is.Null);
@@ -124,7 +124,7 @@ public class TrainingDiagnosticsTests
         var net = Network(config);
         var data = Data(40, 3);
         net.Forward(data.Rows(0, 40), 40, training: true);
-        var (layers, histograms) = TrainingDiagnostics.Measure(net, histogramBins: 12);
+        var (layers, histograms) = DiagnosticsRecorder.Measure(net, histogramBins: 12);
         var ws = net.GetWorkspace(40);
         for (int i = 0; i < 3; i++)
         {
@@ -153,7 +153,7 @@ public class TrainingDiagnosticsTests
         Initialization.Initialize(net, new InitOptions(InitScheme.HeUniform), new Rng(2));
         var x = Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i)).ToArray();
         net.Forward(NetworkInput.Dense(x), 10, training: true);
-        var (layers, _) = TrainingDiagnostics.Measure(net);
+        var (layers, _) = DiagnosticsRecorder.Measure(net);
         Assert.That(double.IsNaN(layers[0].ActivationMean), Is.True);
         Assert.That(layers[1].ActivationMean, Is.GreaterThanOrEqualTo(0), "ReLU outputs");
     }
@@ -163,15 +163,15 @@ public class TrainingDiagnosticsTests
     {
         var net = Network(Plain);
         net.Forward(Data(4, 1).Rows(0, 4), 4, training: false);
-        var e = Assert.Throws<InvalidOperationException>(() => TrainingDiagnostics.Measure(net));
+        var e = Assert.Throws<InvalidOperationException>(() => DiagnosticsRecorder.Measure(net));
         Assert.That(e!.Message, Does.Contain("training mode"));
     }
 
     [Test]
     public void Options_AreValidated()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new TrainingDiagnostics(new DiagnosticsOptions(Every: 0)));
-        Assert.That(e!.Message, Does.Contain("Every of at least 1"));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new DiagnosticsRecorder(new TrainingDiagnosticsOptions { Interval = 0 }));
+        Assert.That(e!.Message, Does.StartWith("TrainingDiagnosticsOptions.Interval must be between 1 and 100000000 steps; got 0."));
     }
 
     [Test]
@@ -181,7 +181,7 @@ public class TrainingDiagnosticsTests
         {
             var net = Network(Plain with { HiddenBatchNorm = true });
             var trainer = new Trainer(net, new TrainingOptions { Steps = 25, BatchSize = 8, Momentum = 0.9f });
-            if (observe) trainer.Observer = new TrainingDiagnostics(new DiagnosticsOptions(Every: 3));
+            if (observe) trainer.Observer = new DiagnosticsRecorder(new TrainingDiagnosticsOptions { Interval = 3 });
             trainer.Train(Data(64, 1));
             return net.Parameters.SelectMany(p => p.Data).ToArray();
         }
@@ -195,7 +195,7 @@ public class TrainingDiagnosticsTests
         var net = Network(config);
         var data = Data(300, 1);
         var options = new TrainingOptions { Steps = 20, BatchSize = 16 };
-        new Trainer(net, options) { Observer = new TrainingDiagnostics() }.Train(data);   // warm-up, including the observed path
+        new Trainer(net, options) { Observer = new DiagnosticsRecorder() }.Train(data);   // warm-up, including the observed path
         // Past tiered compilation too: methods are promoted after ~30 calls and the new code lands ~100 ms later,
         // which can allocate on this thread; the long run below must not be the one that sees it.
         new Trainer(net, options with { Steps = 2000 }).Train(data);

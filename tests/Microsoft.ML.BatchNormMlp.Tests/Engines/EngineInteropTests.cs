@@ -144,7 +144,7 @@ public class EngineInteropTests
         Assert.That(TrainingEngines.Resolve(new TrainingOptions { Device = "cuda:2" }), Is.EqualTo(TrainingEngine.TorchSharp));
         using var trainer = new Trainer(ResumeTests.Network(Config), Options(OptimizerKind.Sgd, TrainingEngine.TorchSharp));
         Assert.That(trainer.Engine, Is.EqualTo(TrainingEngine.TorchSharp));
-        trainer.Observer = new Microsoft.ML.BatchNormMlp.Training.Diagnostics.TrainingDiagnostics();
+        trainer.Observer = new Microsoft.ML.BatchNormMlp.Training.Diagnostics.DiagnosticsRecorder();
         Assert.That(() => trainer.Train(ResumeTests.Data(100, 1)), Throws.TypeOf<NotSupportedException>().With.Message.Contains("managed engine"));
     }
 

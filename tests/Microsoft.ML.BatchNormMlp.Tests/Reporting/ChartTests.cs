@@ -156,8 +156,8 @@ public class ChartTests
         Assert.That(SvgAssert.PathPoints(SvgAssert.SeriesGroups(lines)[0].Element(SvgAssert.Svg + "path")!), Is.EqualTo(30));
 
         var filled = new HistogramChart()
-            .Add(Histogram.Compute("No residual", [0f, 0.2f, 0.4f], 4, 0, 1))
-            .Add(Histogram.Compute("Residual", [0.5f, 0.9f], 4, 0, 1));
+            .Add(HistogramSeries.Compute("No residual", [0f, 0.2f, 0.4f], 4, 0, 1))
+            .Add(HistogramSeries.Compute("Residual", [0.5f, 0.9f], 4, 0, 1));
         var doc = Svg(filled.ToSvg());
         foreach (var g in SvgAssert.SeriesGroups(doc))
         {

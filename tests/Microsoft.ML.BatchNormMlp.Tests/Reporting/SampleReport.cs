@@ -40,7 +40,7 @@ internal static class SampleReport
         var layers = Enumerable.Range(0, 5).Select(l => Activations(l, 4000, false, (ulong)(10 + l))).ToArray();
         var (min, max) = Histogram.Range(layers);
         for (int l = 0; l < layers.Length; l++)
-            chart.Add(Histogram.Compute($"Layer {l + 1} (tanh)", layers[l], 30, min, max, HistogramScale.Density));
+            chart.Add(HistogramSeries.Compute($"Layer {l + 1} (tanh)", layers[l], 30, min, max, HistogramScale.Density));
         return chart;
     }
 
@@ -80,8 +80,8 @@ internal static class SampleReport
             var residual = Activations(l, 2000, true, (ulong)(200 + l));
             var (min, max) = Histogram.Range(plain, residual);
             grid.Add(new HistogramChart { Title = $"Layer {l + 1}" }
-                .Add(Histogram.Compute("No residual", plain, 50, min, max))
-                .Add(Histogram.Compute("Residual", residual, 50, min, max)));
+                .Add(HistogramSeries.Compute("No residual", plain, 50, min, max))
+                .Add(HistogramSeries.Compute("Residual", residual, 50, min, max)));
         }
         return grid;
     }

@@ -1,14 +1,25 @@
-
-namespace Microsoft.ML.BatchNormMlp.Training.Diagnostics;
+namespace Microsoft.ML.BatchNormMlp;
 
 /// <summary>
-/// One hidden layer at one observed step. The activation is the nonlinearity's output (tanh or ReLU; for a
-/// pre-activation block the branch's <c>act(bn(h))</c>, none for its Linear stem); the output is what the layer
-/// hands on (the residual stream after it when it adds one, else the activation).
-/// Gradient figures are of ∂loss/∂output; the weight figures are of the layer's Linear weight.
-/// Standard deviations are PyTorch's (n - 1); NaN marks what a layer does not have or a forward-only snapshot.
+/// One hidden layer at one measured training step (<see cref="DiagnosticsSnapshot.Layers"/>). The activation is the
+/// nonlinearity's output (tanh or ReLU; for a pre-activation block the branch's <c>act(bn(h))</c>, none for its
+/// Linear stem); the output is what the layer hands on (the residual stream after it when it adds one, else the
+/// activation). Forward figures are of the step's minibatch before its update (step 0: the network as
+/// initialized); gradient figures are of ∂loss/∂output in that step's backward pass, the weight figures of the
+/// layer's Linear weight gradient. Standard deviations are PyTorch's (n - 1); NaN marks what a layer does not have.
 /// </summary>
-internal sealed record LayerStatistics(
+/// <param name="Layer">The hidden layer, 0-based.</param>
+/// <param name="Name">Its tensor prefix, <c>hidden.{Layer}</c>.</param>
+/// <param name="ActivationMean">Mean of the activations.</param>
+/// <param name="ActivationStd">Standard deviation of the activations.</param>
+/// <param name="Saturation">Share of activations with |value| above 0.97, where tanh's gradient 1 - y² is below 6% (the seeds' saturation).</param>
+/// <param name="OutputVariance">Each output unit's variance over the minibatch (n denominator), averaged over the units (the fourth seed's print_variance).</param>
+/// <param name="GradientMean">Mean of ∂loss/∂output.</param>
+/// <param name="GradientStd">Standard deviation of ∂loss/∂output.</param>
+/// <param name="WeightGradientMean">Mean of the Linear weight's gradient.</param>
+/// <param name="WeightGradientStd">Standard deviation of the Linear weight's gradient.</param>
+/// <param name="GradientToWeight">The weight gradient's standard deviation over the weight's (the first seed's gradient:data ratio).</param>
+public sealed record LayerStatistics(
     int Layer,
     string Name,
     double ActivationMean,
@@ -20,18 +31,3 @@ internal sealed record LayerStatistics(
     double WeightGradientMean,
     double WeightGradientStd,
     double GradientToWeight);
-
-/// <summary>log10(lr · grad.std() / (data.std() + 1e-5)) of one parameter: the third seed's <c>ud</c> entry.</summary>
-internal readonly record struct UpdateRatio(string Parameter, int Dimensions, double Log10);
-
-/// <summary>One hidden layer's histograms at one observed step (null where the layer has no such tensor).</summary>
-internal sealed record LayerHistograms(int Layer, HistogramSeries? Activation, HistogramSeries Output, HistogramSeries? OutputGradient, HistogramSeries? WeightGradient);
-
-/// <summary>Everything measured at one observed step.</summary>
-internal sealed record DiagnosticsSnapshot(
-    int Step,
-    double Loss,
-    float LearningRate,
-    IReadOnlyList<LayerStatistics> Layers,
-    IReadOnlyList<UpdateRatio> UpdateRatios,
-    IReadOnlyList<LayerHistograms>? Histograms);

@@ -1,139 +1,33 @@
-using Microsoft.ML.BatchNormMlp.Model;
+using System.Collections.ObjectModel;
 
-namespace Microsoft.ML.BatchNormMlp.Training.Diagnostics;
-
-/// <summary>What <see cref="TrainingDiagnostics"/> measures and how often.</summary>
-/// <param name="Every">Measure the layers on steps 0, Every, 2·Every, … (0-based).</param>
-/// <param name="HistogramBins">Bins of each histogram.</param>
-/// <param name="Histograms">Whether to keep histograms of activations, outputs and gradients at each measured step.</param>
-internal sealed record DiagnosticsOptions(int Every = 100, int HistogramBins = 50, bool Histograms = true)
-{
-    public void Validate()
-    {
-        if (Every < 1) throw new ArgumentOutOfRangeException(nameof(Every), Every, "Diagnostics need Every of at least 1 step.");
-        if (HistogramBins < 1) throw new ArgumentOutOfRangeException(nameof(HistogramBins), HistogramBins, "A histogram needs at least one bin.");
-    }
-}
+namespace Microsoft.ML.BatchNormMlp;
 
 /// <summary>
-/// Per-layer training diagnostics, attached as <see cref="Trainer.Observer"/>: the loss of every step and, every
-/// <see cref="DiagnosticsOptions.Every"/> steps, each hidden layer's activation mean, std and saturation, its
-/// output variance (the fourth seed's print_variance), the mean and std of its output gradient, its weight
-/// gradient's std against the weight's (the first seed's gradient:weight ratio), every parameter's update:data
-/// ratio (the third seed's <c>ud</c>) and histograms. Measuring reads the workspace after the optimizer step and
-/// does not change the training trajectory. Not attached, it costs nothing.
+/// What <see cref="BatchNormMlpTrainer.Options.Diagnostics"/> measured during a training run
+/// (<see cref="TrainingSummary.Diagnostics"/>): every step's minibatch loss, and at every
+/// <see cref="TrainingDiagnosticsOptions.Interval"/>-th step each hidden layer's activation, output and gradient
+/// statistics, every parameter's update:data ratio and, when asked, histograms and the layers' outputs. Immutable.
 /// </summary>
-internal sealed class TrainingDiagnostics : ITrainingObserver, IBackwardObserver
+public sealed class TrainingDiagnostics
 {
-    private readonly List<float> _losses = [];
-    private readonly List<DiagnosticsSnapshot> _snapshots = [];
-    private double[] _gradientMean = [], _gradientStd = [];
-    private HistogramSeries?[] _gradientHistograms = [];
-
-    public TrainingDiagnostics(DiagnosticsOptions? options = null)
+    internal TrainingDiagnostics(TrainingDiagnosticsOptions options, float[] losses, IList<DiagnosticsSnapshot> snapshots)
     {
-        Options = options ?? new DiagnosticsOptions();
-        Options.Validate();
+        _options = options.Clone();
+        Losses = Array.AsReadOnly(losses);
+        Snapshots = new ReadOnlyCollection<DiagnosticsSnapshot>(snapshots);
     }
 
-    public DiagnosticsOptions Options { get; }
+    private readonly TrainingDiagnosticsOptions _options;
 
-    /// <summary>The minibatch loss of every step observed so far, in order.</summary>
-    public IReadOnlyList<float> Losses => _losses;
+    /// <summary>What was asked for (a copy: changing it changes nothing).</summary>
+    public TrainingDiagnosticsOptions Options => _options.Clone();
 
-    /// <summary>The measured steps, in order.</summary>
-    public IReadOnlyList<DiagnosticsSnapshot> Snapshots => _snapshots;
+    /// <summary>The minibatch cross-entropy of every step, in order (single precision: a long run keeps many).</summary>
+    public IReadOnlyList<float> Losses { get; }
 
-    /// <summary>The last measured step, or null before the first.</summary>
-    public DiagnosticsSnapshot? Latest => _snapshots.Count == 0 ? null : _snapshots[^1];
+    /// <summary>The measured steps (0, <see cref="TrainingDiagnosticsOptions.Interval"/>, 2 × Interval, …), in order.</summary>
+    public IReadOnlyList<DiagnosticsSnapshot> Snapshots { get; }
 
-    private bool Measures(int step) => step % Options.Every == 0;
-
-    public IBackwardObserver? BeforeBackward(int step) => Measures(step) ? this : null;
-
-    public void LayerOutputGradient(int layer, ReadOnlySpan<float> gradient)
-    {
-        if (layer >= _gradientMean.Length)
-        {
-            Array.Resize(ref _gradientMean, layer + 1);
-            Array.Resize(ref _gradientStd, layer + 1);
-            Array.Resize(ref _gradientHistograms, layer + 1);
-        }
-        _gradientMean[layer] = SpanStatistics.Mean(gradient);
-        _gradientStd[layer] = SpanStatistics.Std(gradient);
-        _gradientHistograms[layer] = Options.Histograms
-            ? Histogram.Compute($"hidden.{layer} output gradient", gradient, Options.HistogramBins, HistogramScale.Density) : null;
-    }
-
-    public void StepCompleted(int step, MlpNetwork network, double loss, float learningRate)
-    {
-        _losses.Add((float)loss);
-        if (!Measures(step)) return;
-        int layers = network.Hidden.Length;
-        var stats = new LayerStatistics[layers];
-        var histograms = Options.Histograms ? new LayerHistograms[layers] : null;
-        var forward = Measure(network, Options.Histograms ? Options.HistogramBins : 0);
-        for (int i = 0; i < layers; i++)
-        {
-            var w = network.Hidden[i].Weight;
-            double gStd = SpanStatistics.Std(w.Grad), wStd = SpanStatistics.Std(w.Data);
-            bool seen = i < _gradientMean.Length;
-            stats[i] = forward.Layers[i] with
-            {
-                GradientMean = seen ? _gradientMean[i] : double.NaN,
-                GradientStd = seen ? _gradientStd[i] : double.NaN,
-                WeightGradientMean = SpanStatistics.Mean(w.Grad),
-                WeightGradientStd = gStd,
-                GradientToWeight = gStd / (wStd + 1e-8),   // the first seed's plot_gradients
-            };
-            if (histograms is not null)
-                histograms[i] = forward.Histograms![i] with
-                {
-                    OutputGradient = seen ? _gradientHistograms[i] : null,
-                    WeightGradient = Histogram.Compute($"{w.Name} gradient", w.Grad, Options.HistogramBins, HistogramScale.Density),
-                };
-        }
-        var ratios = new UpdateRatio[network.Parameters.Count];
-        for (int p = 0; p < ratios.Length; p++)
-        {
-            var parameter = network.Parameters[p];
-            double update = learningRate * SpanStatistics.Std(parameter.Grad), data = SpanStatistics.Std(parameter.Data) + 1e-5;
-            ratios[p] = new UpdateRatio(parameter.Name, parameter.Shape.Length, Math.Log10(update / data));
-        }
-        _snapshots.Add(new DiagnosticsSnapshot(step, loss, learningRate, stats, ratios, histograms));
-    }
-
-    /// <summary>
-    /// The forward-pass figures (activations, output variance, their histograms when <paramref name="histogramBins"/>
-    /// is positive) of the network's last training-mode forward; gradient figures are NaN. For a look at a network
-    /// without training it, such as the fourth seed's variance per block at initialization.
-    /// </summary>
-    public static (IReadOnlyList<LayerStatistics> Layers, IReadOnlyList<LayerHistograms>? Histograms) Measure(MlpNetwork network, int histogramBins = 0)
-    {
-        ArgumentNullException.ThrowIfNull(network);
-        var ws = network.LastWorkspace ?? throw new InvalidOperationException("Diagnostics need a forward pass first.");
-        if (ws.ForwardOnly) throw new InvalidOperationException("Diagnostics need every layer's activations: run the forward pass in training mode or with keepActivations.");
-        var c = network.Config;
-        int b = ws.Batch, layers = network.Hidden.Length;
-        var stats = new LayerStatistics[layers];
-        var histograms = histogramBins > 0 ? new LayerHistograms[layers] : null;
-        bool pre = c.BlockStyle == BlockStyle.PreActivation;
-        for (int i = 0; i < layers; i++)
-        {
-            int o = c.HiddenWidths[i];
-            int activationWidth = pre ? network.LayerInputWidth(i) : o;
-            var activation = ws.Activated[i].Length == 0 ? ReadOnlySpan<float>.Empty : ws.Activated[i].AsSpan(0, b * activationWidth);
-            var output = ws.Stream[i].AsSpan(0, b * o);
-            string name = $"hidden.{i}";
-            stats[i] = new LayerStatistics(i, name,
-                SpanStatistics.Mean(activation), SpanStatistics.Std(activation), SpanStatistics.Saturation(activation),
-                SpanStatistics.NeuronVarianceMean(output, b, o),
-                double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
-            if (histograms is not null)
-                histograms[i] = new LayerHistograms(i,
-                    activation.IsEmpty ? null : Histogram.Compute($"{name} activation", activation, histogramBins),
-                    Histogram.Compute($"{name} output", output, histogramBins), null, null);
-        }
-        return (stats, histograms);
-    }
+    /// <summary>The last measured step, or null when none was measured.</summary>
+    public DiagnosticsSnapshot? Latest => Snapshots.Count == 0 ? null : Snapshots[^1];
 }
