@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
@@ -19,14 +20,37 @@ internal static class BuiltInTrainers
 
     private const string ContextColumn = "Context", LabelColumn = "Label";
 
-    public static Candidate LightGbm(MLContext ml, TreeSetting s, int threads) => new("LightGbm (multiclass)", s.ToString(),
-        (train, _) => FittedCandidate.Of(OneHot(ml).Append(ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
+    /// <summary>
+    /// LightGbm's multiclass trainer (softmax over one tree per class and round). With an early stop, dev is its
+    /// validation set, the metric is multiclass LogLoss, and the round LightGbm stopped at is read from ML.NET's log
+    /// and shown in the row's setting.
+    /// </summary>
+    public static Candidate LightGbm(MLContext ml, TreeSetting s, int threads) => new("LightGbm (multiclass)", s.ToString(), (train, dev) =>
+    {
+        var oneHot = OneHot(ml).Fit(train);
+        var trainer = ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
         {
             LabelColumnName = LabelColumn, FeatureColumnName = FeatureColumn,
             NumberOfIterations = s.Iterations, NumberOfLeaves = s.Leaves, LearningRate = s.LearningRate,
+            EarlyStoppingRound = s.EarlyStoppingRounds ?? 0, EvaluationMetric = LightGbmMulticlassTrainer.Options.EvaluateMetricType.LogLoss,
             NumberOfThreads = threads, Seed = 1, Verbose = false, Silent = true,
-        })).Fit(train),
-        model => new ModelSize(null, SavedBytes(ml, model))));
+        });
+        int? stoppedAt = null;
+        void Listen(object? sender, LoggingEventArgs e)
+        {
+            if (EarlyStop.Match(e.Message) is { Success: true } m) stoppedAt = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        ml.Log += Listen;
+        ITransformer model;
+        try { model = s.EarlyStoppingRounds is null ? trainer.Fit(oneHot.Transform(train)) : trainer.Fit(oneHot.Transform(train), oneHot.Transform(dev)); }
+        finally { ml.Log -= Listen; }
+        var chain = oneHot.Append(model);
+        string? chosen = s.EarlyStoppingRounds is null ? null
+            : stoppedAt is int round ? $"{s}; stopped at round {round}" : $"{s}; no early stop (ran all {s.Iterations} rounds)";
+        return new FittedCandidate(chain.Transform, () => new ModelSize(null, SavedBytes(ml, chain)), chosen);
+    });
+
+    private static readonly Regex EarlyStop = new(@"Met early stopping, best iteration: (\d+)", RegexOptions.CultureInvariant);
 
     public static Candidate OneVersusAllFastTree(MLContext ml, TreeSetting s, int threads) => new("OneVersusAll(FastTree)", s.ToString(),
         (train, _) => FittedCandidate.Of(OneHot(ml).Append(ml.MulticlassClassification.Trainers.OneVersusAll(

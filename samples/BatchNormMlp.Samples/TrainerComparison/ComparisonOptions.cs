@@ -3,9 +3,16 @@ using System.Globalization;
 namespace BatchNormMlp.Samples.TrainerComparison;
 
 /// <summary>One setting of a boosted-tree trainer: rounds (trees per class), leaves per tree, shrinkage.</summary>
-internal sealed record TreeSetting(int Iterations, int Leaves, double LearningRate)
+/// <summary>
+/// One setting of a boosted-tree trainer: rounds (trees per class), leaves per tree, shrinkage, and for LightGbm an
+/// optional early stop on dev (<see cref="EarlyStoppingRounds"/> rounds without a better dev LogLoss): the rounds
+/// are then chosen on dev, as a careful user would, and <see cref="Iterations"/> is the cap.
+/// </summary>
+internal sealed record TreeSetting(int Iterations, int Leaves, double LearningRate, int? EarlyStoppingRounds = null)
 {
-    public override string ToString() => $"{Iterations} rounds, {Leaves} leaves, lr {LearningRate:G3}";
+    public override string ToString() => EarlyStoppingRounds is int e
+        ? $"up to {Iterations} rounds (early stop on dev after {e}), {Leaves} leaves, lr {LearningRate:G3}"
+        : $"{Iterations} rounds, {Leaves} leaves, lr {LearningRate:G3}";
 }
 
 /// <summary>
@@ -49,8 +56,8 @@ internal sealed record ComparisonOptions
     public static ComparisonOptions Full(string? dataPath, int threads) => new()
     {
         DataPath = dataPath, Threads = threads,
-        LightGbmGrid = [new(100, 31, 0.1), new(100, 63, 0.15)],
-        FastTreeGrid = [new(25, 15, 0.3), new(25, 31, 0.3)],
+        LightGbmGrid = [new(300, 63, 0.2, EarlyStoppingRounds: 20), new(800, 31, 0.1, EarlyStoppingRounds: 20)],
+        FastTreeGrid = [new(40, 31, 0.3), new(100, 31, 0.2)],
     };
 
     /// <summary>
@@ -61,17 +68,33 @@ internal sealed record ComparisonOptions
     {
         string? Value(string name) => args.ToList().IndexOf(name) is int i and >= 0 && i + 1 < args.Count ? args[i + 1] : null;
         static IReadOnlyList<TreeSetting> Grid(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => s.Split(':') is [var r, var l, var lr]
-                ? new TreeSetting(int.Parse(r, CultureInfo.InvariantCulture), int.Parse(l, CultureInfo.InvariantCulture), double.Parse(lr, CultureInfo.InvariantCulture))
-                : throw new ArgumentException($"A tree setting is rounds:leaves:learningRate, such as 100:31:0.1; got '{s}'.")).ToArray();
+            .Select(s => s.Split(':') switch
+            {
+                [var r, var l, var lr] => new TreeSetting(Int(r), Int(l), double.Parse(lr, CultureInfo.InvariantCulture)),
+                [var r, var l, var lr, var e] => new TreeSetting(Int(r), Int(l), double.Parse(lr, CultureInfo.InvariantCulture), Int(e)),
+                _ => throw new ArgumentException($"A tree setting is rounds:leaves:learningRate[:earlyStoppingRounds], such as 100:31:0.1 or 300:63:0.2:20; got '{s}'."),
+            }).ToArray();
+        static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
         var o = this;
         if (Value("--contexts") is string c) o = o with { Contexts = c.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() };
         if (Value("--lightgbm") is string g) o = o with { LightGbmGrid = Grid(g) };
         if (Value("--fasttree") is string f) o = o with { FastTreeGrid = Grid(f) };
         if (Value("--mlp-steps") is string m) o = o with { MlpSteps = int.Parse(m, CultureInfo.InvariantCulture) };
         if (args.Contains("--trees-only")) o = o with { TreesOnly = true };
+        if (Value("--results") is string p) o = o with { ResultsPath = p };
+        if (Value("--skip") is string k) o = o with { Skip = k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+        if (Value("--refit") is string t) o = o with { Refit = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
         return o;
     }
+
+    /// <summary>A JSON-lines file of finished fits, reused by the next run with the same rows (<see cref="ComparisonResults"/>).</summary>
+    public string? ResultsPath { get; init; }
+
+    /// <summary>Trainer names (substrings) fitted again even when the results file has them.</summary>
+    public IReadOnlyList<string> Refit { get; init; } = [];
+
+    /// <summary>Trainer names (substrings) left out of this run (their rows can come from the results file later).</summary>
+    public IReadOnlyList<string> Skip { get; init; } = [];
 
     /// <summary>Only the tree learners (to time or tune them).</summary>
     public bool TreesOnly { get; init; }
@@ -81,7 +104,7 @@ internal sealed record ComparisonOptions
     {
         DataPath = dataPath, Threads = threads, IsQuick = true,
         TrainNames = 600, EvaluationNames = 150, MlpSteps = 200, LinearIterations = 10,
-        LightGbmGrid = [new(10, 7, 0.2), new(20, 7, 0.2)],
+        LightGbmGrid = [new(10, 7, 0.2), new(40, 7, 0.2, EarlyStoppingRounds: 3)],
         FastTreeGrid = [new(3, 7, 0.3), new(6, 7, 0.3)],
     };
 }

@@ -38,6 +38,7 @@ internal static class ComparisonSample
         var rows = new List<ComparisonRow>();
         var grid = new List<GridRow>();
         var sizes = new List<SplitSizes>();
+        var results = options.ResultsPath is string path ? ComparisonResults.Open(path, options.Refit) : ComparisonResults.None;
         foreach (int context in options.Contexts)
         {
             var featurizer = ml.Transforms.Text.FeaturizeContextWindows(contextLength: context).Fit(trainNames);
@@ -53,11 +54,9 @@ internal static class ComparisonSample
             single.AddRange(ComparedPresets.For(context).Select(p => (BatchNormMlpCandidate.Create(ml, p, options.MlpSteps, options.Threads), false)));
             single.Add((BuiltInTrainers.SdcaMaximumEntropy(ml, context, classes, options.Threads, options.LinearIterations), true));
             single.Add((BuiltInTrainers.LbfgsMaximumEntropy(ml, context, classes, options.Threads, options.LinearIterations), true));
-            foreach (var (candidate, mlNet) in options.TreesOnly ? [] : single)
-            {
-                var (fitted, seconds) = Fit(candidate, train, dev, log, context);
-                rows.Add(Report(ml, candidate, fitted, fitted.Chosen ?? candidate.Setting, context, seconds, dev, test, mlNet));
-            }
+            bool Skipped(Candidate c) => options.Skip.Any(t => c.Trainer.Contains(t, StringComparison.OrdinalIgnoreCase));
+            foreach (var (candidate, mlNet) in options.TreesOnly ? [] : single.Where(c => !Skipped(c.Candidate)))
+                rows.Add(FitOrReuse(ml, candidate, train, dev, test, sizes[^1], mlNet, results, log));
 
             var tuned = new (string Trainer, IEnumerable<Candidate> Settings)[]
             {
@@ -66,21 +65,33 @@ internal static class ComparisonSample
             };
             foreach (var (_, settings) in tuned)
             {
-                var tried = new List<(Candidate Candidate, FittedCandidate Fitted, double Dev, double Seconds)>();
-                foreach (var candidate in settings)
-                {
-                    var (fitted, seconds) = Fit(candidate, train, dev, log, context);
-                    double devLoss = Evaluate(ml, fitted.Score(dev)).LogLoss;
-                    log($"  dev LogLoss {devLoss:F4}");
-                    tried.Add((candidate, fitted, devLoss, seconds));
-                }
+                // Every setting is scored on dev and test as it is fitted (so that the results file holds whole rows);
+                // only dev chooses.
+                var tried = settings.Where(c => !Skipped(c)).Select(candidate => FitOrReuse(ml, candidate, train, dev, test, sizes[^1], mlNet: true, results, log)).ToList();
                 if (tried.Count == 0) continue;
-                var best = tried.MinBy(t => t.Dev);
-                foreach (var t in tried) grid.Add(new GridRow(t.Candidate.Trainer, context, t.Candidate.Setting, t.Dev, t.Seconds, ReferenceEquals(t.Candidate, best.Candidate)));
-                rows.Add(Report(ml, best.Candidate, best.Fitted, $"{best.Candidate.Setting} (best of {tried.Count} on dev)", context, best.Seconds, dev, test, mlNet: true));
+                var best = tried.MinBy(t => t.DevLogLoss)!;
+                foreach (var t in tried) grid.Add(new GridRow(t.Trainer, context, t.Setting, t.DevLogLoss, t.TrainingSeconds, ReferenceEquals(t, best)));
+                rows.Add(best with { Setting = $"{best.Setting} (best of {tried.Count} on dev)" });
             }
         }
         return new ComparisonResult(rows, grid, sizes, ComparisonReport.Build(options, rows, grid, sizes));
+    }
+
+    /// <summary>The candidate's row from the results file when an earlier run finished it, else fitted, scored and recorded.</summary>
+    private static ComparisonRow FitOrReuse(MLContext ml, Candidate candidate, IDataView train, IDataView dev, IDataView test, SplitSizes sizes, bool mlNet,
+        ComparisonResults results, Action<string> log)
+    {
+        string key = ComparisonResults.Key(candidate.Trainer, candidate.Setting, sizes);
+        if (results.TryGet(key, candidate.Trainer, out var kept))
+        {
+            log($"  {candidate.Trainer} ({candidate.Setting}) at context {sizes.Context}: from the results file (dev LogLoss {kept.DevLogLoss:F4})");
+            return kept;
+        }
+        var (fitted, seconds) = Fit(candidate, train, dev, log, sizes.Context);
+        var row = Report(ml, candidate, fitted, fitted.Chosen ?? candidate.Setting, sizes.Context, seconds, dev, test, mlNet);
+        log($"  dev LogLoss {row.DevLogLoss:F4}");
+        results.Add(key, row);
+        return row;
     }
 
     private static (FittedCandidate Fitted, double Seconds) Fit(Candidate candidate, IDataView train, IDataView dev, Action<string> log, int context)
