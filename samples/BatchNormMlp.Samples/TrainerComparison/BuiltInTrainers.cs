@@ -32,6 +32,7 @@ internal static class BuiltInTrainers
         {
             LabelColumnName = LabelColumn, FeatureColumnName = FeatureColumn,
             NumberOfIterations = s.Iterations, NumberOfLeaves = s.Leaves, LearningRate = s.LearningRate,
+            MinimumExampleCountPerLeaf = s.MinimumExampleCountPerLeaf,
             EarlyStoppingRound = s.EarlyStoppingRounds ?? 0, EvaluationMetric = LightGbmMulticlassTrainer.Options.EvaluateMetricType.LogLoss,
             NumberOfThreads = threads, Seed = 1, Verbose = false, Silent = true,
         });

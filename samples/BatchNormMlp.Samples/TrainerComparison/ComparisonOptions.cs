@@ -5,14 +5,17 @@ namespace BatchNormMlp.Samples.TrainerComparison;
 /// <summary>One setting of a boosted-tree trainer: rounds (trees per class), leaves per tree, shrinkage.</summary>
 /// <summary>
 /// One setting of a boosted-tree trainer: rounds (trees per class), leaves per tree, shrinkage, and for LightGbm an
-/// optional early stop on dev (<see cref="EarlyStoppingRounds"/> rounds without a better dev LogLoss): the rounds
-/// are then chosen on dev, as a careful user would, and <see cref="Iterations"/> is the cap.
+/// optional early stop on dev (<see cref="EarlyStoppingRounds"/> rounds without a better dev LogLoss: the rounds
+/// are then chosen on dev, as a careful user would, and <see cref="Iterations"/> is the cap) and the fewest
+/// training rows a leaf may hold (<see cref="MinimumExampleCountPerLeaf"/>; null: the trainer's default).
 /// </summary>
-internal sealed record TreeSetting(int Iterations, int Leaves, double LearningRate, int? EarlyStoppingRounds = null)
+internal sealed record TreeSetting(int Iterations, int Leaves, double LearningRate, int? EarlyStoppingRounds = null, int? MinimumExampleCountPerLeaf = null)
 {
-    public override string ToString() => EarlyStoppingRounds is int e
-        ? $"up to {Iterations} rounds (early stop on dev after {e}), {Leaves} leaves, lr {LearningRate:G3}"
-        : $"{Iterations} rounds, {Leaves} leaves, lr {LearningRate:G3}";
+    public override string ToString() =>
+        (EarlyStoppingRounds is int e
+            ? $"up to {Iterations} rounds (early stop on dev after {e}), {Leaves} leaves, lr {LearningRate:G3}"
+            : $"{Iterations} rounds, {Leaves} leaves, lr {LearningRate:G3}")
+        + (MinimumExampleCountPerLeaf is int m ? $", min {m} rows per leaf" : "");
 }
 
 /// <summary>
@@ -56,7 +59,11 @@ internal sealed record ComparisonOptions
     public static ComparisonOptions Full(string? dataPath, int threads) => new()
     {
         DataPath = dataPath, Threads = threads,
-        LightGbmGrid = [new(300, 63, 0.2, EarlyStoppingRounds: 20), new(800, 31, 0.1, EarlyStoppingRounds: 20)],
+        LightGbmGrid =
+        [
+            new(300, 63, 0.2, EarlyStoppingRounds: 20), new(800, 31, 0.1, EarlyStoppingRounds: 20),
+            new(300, 63, 0.2, EarlyStoppingRounds: 20, MinimumExampleCountPerLeaf: 50), new(800, 31, 0.1, EarlyStoppingRounds: 20, MinimumExampleCountPerLeaf: 50),
+        ],
         FastTreeGrid = [new(40, 31, 0.3), new(100, 31, 0.2)],
     };
 
@@ -72,7 +79,8 @@ internal sealed record ComparisonOptions
             {
                 [var r, var l, var lr] => new TreeSetting(Int(r), Int(l), double.Parse(lr, CultureInfo.InvariantCulture)),
                 [var r, var l, var lr, var e] => new TreeSetting(Int(r), Int(l), double.Parse(lr, CultureInfo.InvariantCulture), Int(e)),
-                _ => throw new ArgumentException($"A tree setting is rounds:leaves:learningRate[:earlyStoppingRounds], such as 100:31:0.1 or 300:63:0.2:20; got '{s}'."),
+                [var r, var l, var lr, var e, var m] => new TreeSetting(Int(r), Int(l), double.Parse(lr, CultureInfo.InvariantCulture), e.Length == 0 ? null : Int(e), Int(m)),
+                _ => throw new ArgumentException($"A tree setting is rounds:leaves:learningRate[:earlyStoppingRounds[:minRowsPerLeaf]], such as 100:31:0.1, 300:63:0.2:20 or 300:63:0.2:20:50; got '{s}'."),
             }).ToArray();
         static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
         var o = this;
