@@ -8,7 +8,7 @@ using Microsoft.ML.BatchNormMlp.Training;
 namespace Microsoft.ML.BatchNormMlp.Benchmarks;
 
 /// <summary>
-/// <c>step --preset NAME [--steps N] [--threads N] [--repeats N] [--engine managed|torchsharp] [--csv] [--breakdown]</c>: whole training steps
+/// <c>step --preset NAME [--steps N] [--threads N] [--repeats N] [--warmup N] [--engine managed|torchsharp] [--dropout X] [--csv] [--breakdown]</c>: whole training steps
 /// through <see cref="StepBenchmark"/> (the routine the CLI's bench command calls), plus an optional per-phase
 /// breakdown of one step (forward, loss, backward with the fused optimizer update) for profiling.
 /// </summary>
@@ -21,13 +21,17 @@ internal static class StepQuick
         int threads = QuickArguments.GetInt(args, "--threads", 1);
         int repeats = QuickArguments.GetInt(args, "--repeats", 5);
         bool csv = args.Contains("--csv");
+        int warmup = QuickArguments.GetInt(args, "--warmup", 2000);
         var engine = QuickArguments.Get(args, "--engine") == "torchsharp" ? TrainingEngine.TorchSharp : TrainingEngine.Managed;
+        float? dropout = QuickArguments.Get(args, "--dropout") is { } rate
+            ? float.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out float p) && p >= 0 && p < 1 ? p : throw new ArgumentException($"--dropout must be in [0, 1); got '{rate}'.")
+            : null;
         double peak = PeakFlops.Measure();
         if (csv) Console.WriteLine("preset,threads,batch,us,wall_us,cpu_us,process_cpu_us,steps_per_s,gflops,peak_gflops,thread_bytes_per_step,total_bytes_per_step");
         else Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}; peak {peak:F1} GFLOP/s (1 thread)");
         foreach (string name in presets.Split(','))
         {
-            var r = StepBenchmark.Run(name, steps, threads, repeats, engine: engine);
+            var r = StepBenchmark.Run(name, steps, threads, repeats, warmupSteps: warmup, engine: engine, dropout: dropout);
             if (csv)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{r.Preset},{r.Threads},{r.Batch},{r.Microseconds:F2},{r.WallMicroseconds:F2},{r.CpuMicroseconds:F2},{r.ProcessCpuMicroseconds:F2},{r.StepsPerSecond:F0},{r.GigaflopsPerSecond:F1},{peak:F1},{r.ThreadBytesPerStep:F2},{r.TotalBytesPerStep:F2}"));

@@ -98,10 +98,10 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Weight decay, in [0, 1000]: L2 added to the gradient (SGD, Adam), or decoupled, shrinking the weights by learning rate x decay each step (AdamW).</summary>
         public float? WeightDecay { get; set; }
 
-        /// <summary>Dropout rate on every hidden block during training, in [0, 0.95]; 0 is none. Training only: the model and inference do not change. Managed engine.</summary>
+        /// <summary>Dropout rate on every hidden block during training, in [0, 0.95]; 0 is none. Training only: the model and inference do not change. Both engines.</summary>
         public float? Dropout { get; set; }
 
-        /// <summary>Decay of an exponential moving average of the weights, in [0, 1); 0 is none. The average becomes the model's weights after the last step (BatchNorm recalibrated for it). Managed engine.</summary>
+        /// <summary>Decay of an exponential moving average of the weights, in [0, 1); 0 is none. The average becomes the model's weights after the last step (BatchNorm recalibrated for it). Both engines.</summary>
         public float? EmaDecay { get; set; }
 
         /// <summary>Rows per minibatch, drawn with replacement, 2 to <see cref="CharacterModelDefaults.MaxBatchSize"/>.</summary>

@@ -123,6 +123,9 @@ internal sealed class MlpNetwork
 
     private Rng? _dropoutRng;
 
+    /// <summary>The stream <see cref="Dropout"/>'s masks come from (the trainer's; null without dropout). The TorchSharp engine seeds its masks from it.</summary>
+    public Rng? DropoutGenerator => _dropoutRng;
+
     /// <summary>
     /// Turns dropout on at <paramref name="rate"/> with masks drawn from <paramref name="rng"/> (the trainer's own
     /// stream, so that masks do not move the minibatch sampler), or off with rate 0 (then bit-identical to a network

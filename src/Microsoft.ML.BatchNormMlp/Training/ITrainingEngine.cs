@@ -3,8 +3,8 @@ using Microsoft.ML.BatchNormMlp.Model;
 namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>
-/// The part of a training step an engine computes: forward in training mode, the loss, backward and the optimizer
-/// update, with the optimizer's state. Everything around it (sampling, schedule, validation, checkpoints, progress,
+/// The part of a training step an engine computes: forward in training mode (with the network's dropout), the loss,
+/// backward and the optimizer update, with the optimizer's state and the weights' moving average. Everything around it (sampling, schedule, validation, checkpoints, progress,
 /// cancellation, divergence checks, calibration) is <see cref="Trainer"/>'s, the same for every engine.
 /// The <see cref="MlpNetwork"/> is the model of record: <see cref="Begin"/> reads the weights from it and
 /// <see cref="Synchronize"/> writes them back, so saving, folding, export and evaluation never see an engine.
@@ -43,4 +43,11 @@ internal interface ITrainingEngine : IDisposable
 
     /// <summary>Loads <see cref="GetOptimizerState"/>'s output strictly (any engine's) and the step count.</summary>
     void LoadOptimizerState(IReadOnlyList<TensorValue> state, int optimizerSteps);
+
+    /// <summary>
+    /// The exponential moving average of the parameters (<see cref="TrainingOptions.EmaDecay"/> &gt; 0; else null),
+    /// kept where the engine keeps the weights; <see cref="Trainer"/> updates it after every step and swaps it in after
+    /// the last. Its state has the same names on every engine.
+    /// </summary>
+    IWeightAverage? Average { get; }
 }

@@ -25,9 +25,12 @@ internal sealed class ManagedEngine : ITrainingEngine
             OptimizerKind.AdamW => new Adam(network.Parameters, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay, decoupled: true),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
         };
+        if (options.EmaDecay > 0) Average = new ExponentialMovingAverage(network.Parameters, options.EmaDecay);
     }
 
     public Optimizer Optimizer { get; }
+
+    public IWeightAverage? Average { get; }
 
     public TrainingEngine Kind => TrainingEngine.Managed;
 

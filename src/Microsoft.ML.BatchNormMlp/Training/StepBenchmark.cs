@@ -56,7 +56,7 @@ internal static class StepBenchmark
         private readonly Dataset _data;
         private readonly ITrainingEngine _engine;   // built once (TorchSharp: modules and optimizer), driven by one Trainer per call
 
-        public Session(string presetName, int threads = 1, ulong seed = 42, TrainingEngine engine = TrainingEngine.Managed)
+        public Session(string presetName, int threads = 1, ulong seed = 42, TrainingEngine engine = TrainingEngine.Managed, float? dropout = null)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
             Preset = Presets.Get(presetName);
@@ -64,7 +64,14 @@ internal static class StepBenchmark
             Initialization.Initialize(Network, Preset.Init, new Rng(seed));
             _data = SyntheticData(Preset.Config, Preset.Config.IsDense ? 4000 : CharacterRows, seed);
             // A constant rate, so that no measured step depends on where a schedule is; the preset's optimizer otherwise.
-            Options = Preset.Training with { LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed, Engine = engine };
+            // No calibration after each call: it is a forward pass over the whole training set, not a step (for
+            // quality it cost more than the 200 steps it followed). A preset with an EMA still recalibrates (the
+            // trainer does so whenever the average is swapped in): time those with many steps per call.
+            Options = Preset.Training with
+            {
+                LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed, Engine = engine,
+                Dropout = dropout ?? Preset.Training.Dropout, CalibrateAfterTraining = false,
+            };
             _engine = TrainingEngines.Create(Network, Options);
         }
 
@@ -80,12 +87,13 @@ internal static class StepBenchmark
         public void Dispose() => _engine.Dispose();
     }
 
+    /// <summary>Times <paramref name="repeats"/> x <paramref name="steps"/> steps of <paramref name="presetName"/> on <paramref name="engine"/>, with <paramref name="dropout"/> (null: the preset's rate).</summary>
     public static StepBenchmarkResult Run(string presetName, int steps = 1000, int threads = 1, int repeats = 5, int warmupSteps = 2000, double warmupSeconds = WarmupSeconds, ulong seed = 42,
-        TrainingEngine engine = TrainingEngine.Managed)
+        TrainingEngine engine = TrainingEngine.Managed, float? dropout = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
-        using var session = new Session(presetName, threads, seed, engine);
+        using var session = new Session(presetName, threads, seed, engine, dropout);
 
         // Warm-up by time as well as by steps: tiered compilation promotes the hot kernels on a background thread,
         // which a loaded machine starves; measured before that, a bn1 step ran at half speed.

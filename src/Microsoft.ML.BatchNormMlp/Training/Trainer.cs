@@ -24,7 +24,7 @@ internal sealed class Trainer : IDisposable
     private readonly bool _ownsEngine;
     private readonly MinibatchSampler _sampler;
     private readonly Rng? _dropoutRng;                 // dropout masks: a stream of their own, so the sampler draws the same batches
-    private readonly ExponentialMovingAverage? _ema;   // averaged weights, swapped in after the last step
+    private readonly IWeightAverage? _ema;            // the engine's average of the weights, swapped in after the last step
     private int _completedSteps;
     private double _lastLoss = double.NaN;
     private double? _lastValidationLoss;
@@ -50,16 +50,15 @@ internal sealed class Trainer : IDisposable
         _options = options;
         Vocabulary = vocabulary;
         _sampler = new MinibatchSampler(options.Sampling, options.Seed);
-        // Refuse what the engine cannot run before building it (the TorchSharp engine loads libtorch and copies the weights).
-        var kind = engine?.Kind ?? TrainingEngines.Resolve(options);
-        if (kind != TrainingEngine.Managed && (options.Dropout > 0 || options.EmaDecay > 0 || options.Optimizer == OptimizerKind.AdamW))
-            throw new ArgumentException(
-                $"The {kind} engine does not run dropout, the weights' moving average or AdamW yet (asked: dropout {options.Dropout}, EMA decay {options.EmaDecay}, optimizer {options.Optimizer}); train them with the managed engine.", nameof(options));
         _ownsEngine = engine is null;
         _engine = engine ?? TrainingEngines.Create(network, options);
+        // Both engines take dropout from the network (its rate and this stream) and keep the average themselves.
         if (options.Dropout > 0) _dropoutRng = new Rng(options.Seed ^ DropoutStream);
         network.SetDropout(options.Dropout, _dropoutRng);
-        if (options.EmaDecay > 0) _ema = new ExponentialMovingAverage(network.Parameters, options.EmaDecay);
+        _ema = _engine.Average;
+        if ((_ema is not null) != (options.EmaDecay > 0) || (_ema is not null && _ema.Decay != options.EmaDecay))
+            throw new ArgumentException($"The engine handed in keeps {(_ema is null ? "no average" : $"an average of decay {_ema.Decay}")}, but the run asks for EMA decay {options.EmaDecay}.", nameof(engine));
+        _ema?.LoadState([]);   // this run's average starts at its first step (an engine handed in may have served another run)
     }
 
     // Seeds the dropout generator from the run's seed: any fixed odd constant gives an unrelated SplitMix64 stream.

@@ -26,4 +26,16 @@ public class StepBenchmarkTests
         Assert.That(r.LastLoss, Is.InRange(Math.Log(27) - 1, Math.Log(27) + 1));
         Assert.That(r.GigaflopsPerSecond, Is.EqualTo(r.GemmFlopsPerStep / r.Microseconds / 1e3).Within(1e-9));
     }
+
+    [Test]
+    public void Session_TimesStepsOnly_WithTheDropoutAskedFor()
+    {
+        // quality calibrates after training: a pass over the whole training set, which the timed calls must not include.
+        Assert.That(Presets.Get("quality").Training.CalibrateAfterTraining, Is.True);
+        using var session = new StepBenchmark.Session("quality");
+        Assert.That(session.Options.CalibrateAfterTraining, Is.False);
+        Assert.That(session.Options.Dropout, Is.EqualTo(Presets.Get("quality").Training.Dropout));
+        using var dropped = new StepBenchmark.Session("bn1", dropout: 0.2f);
+        Assert.That(dropped.Options.Dropout, Is.EqualTo(0.2f));
+    }
 }

@@ -10,7 +10,8 @@ namespace Microsoft.ML.BatchNormMlp.Engines.TorchSharp;
 /// dense inputs), <c>hidden</c> (a ModuleList of <see cref="TorchHiddenBlock"/>), <c>output</c> (nn.Linear) and
 /// <c>output_norm</c> (nn.BatchNorm1d, when configured). Its state dict therefore carries exactly
 /// <see cref="TensorLayout"/>'s names, plus BatchNorm's <c>num_batches_tracked</c>, which nothing here reads.
-/// Input: symbol ids [B, ctx] (int64) or dense rows [B, F]; output: logits [B, K].
+/// Input: symbol ids [B, ctx] (int64) or dense rows [B, F]; output: logits [B, K]. The blocks share one
+/// <see cref="TorchDropout"/> (<see cref="Dropout"/>, off until configured), which holds no tensors of the state dict.
 /// </summary>
 internal sealed class TorchMlp : nn.Module<Tensor, Tensor>
 {
@@ -24,12 +25,13 @@ internal sealed class TorchMlp : nn.Module<Tensor, Tensor>
     public TorchMlp(MlpNetwork network, Device device) : base("mlp")
     {
         var c = network.Config;
+        Dropout = new TorchDropout(device);
         if (!c.IsDense)
         {
             _embedding = nn.Embedding(c.VocabularySize, c.EmbeddingWidth, device: device);
             register_module("embedding", _embedding);
         }
-        _hidden = nn.ModuleList(Enumerable.Range(0, c.HiddenWidths.Count).Select(i => new TorchHiddenBlock(c, network, i, device)).ToArray());
+        _hidden = nn.ModuleList(Enumerable.Range(0, c.HiddenWidths.Count).Select(i => new TorchHiddenBlock(c, network, i, Dropout, device)).ToArray());
         register_module("hidden", _hidden);
         _output = nn.Linear(network.Output.Inputs, c.OutputWidth, hasBias: c.OutputBias, device: device);
         register_module("output", _output);
@@ -40,6 +42,9 @@ internal sealed class TorchMlp : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The hidden blocks' dropout (training mode only).</summary>
+    public TorchDropout Dropout { get; }
+
     public override Tensor forward(Tensor input)
     {
         // [B, ctx] ids -> [B, ctx, E] -> [B, ctx·E]: the symbols' embeddings side by side, as MlpNetwork concatenates them.
@@ -47,5 +52,11 @@ internal sealed class TorchMlp : nn.Module<Tensor, Tensor>
         foreach (var block in _hidden) h = block.forward(h);
         var logits = _output.forward(h);
         return _outputNorm is null ? logits : _outputNorm.forward(logits);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Dropout.Dispose();
+        base.Dispose(disposing);
     }
 }

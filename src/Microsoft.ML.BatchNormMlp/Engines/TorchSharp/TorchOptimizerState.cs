@@ -4,13 +4,14 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using TorchAdam = TorchSharp.Modules.Adam;
+using TorchAdamW = TorchSharp.Modules.AdamW;
 using TorchSgd = TorchSharp.Modules.SGD;
 
 namespace Microsoft.ML.BatchNormMlp.Engines.TorchSharp;
 
 /// <summary>
 /// torch.optim's per-parameter state under the managed optimizers' names (<see cref="Optimizer.GetState"/>):
-/// SGD with momentum <c>momentum_buffer.{parameter}</c>, Adam <c>exp_avg.{parameter}</c> and
+/// SGD with momentum <c>momentum_buffer.{parameter}</c>, Adam and AdamW <c>exp_avg.{parameter}</c> and
 /// <c>exp_avg_sq.{parameter}</c>, so that a checkpoint of either engine resumes on the other. TorchSharp keeps the
 /// states in the order the parameters were handed to the optimizer, which is <see cref="MlpNetwork.Parameters"/>'.
 /// </summary>
@@ -18,7 +19,7 @@ internal static class TorchOptimizerState
 {
     /// <summary>The state slots an optimizer of <paramref name="options"/> keeps (empty for plain SGD).</summary>
     public static string[] Slots(TrainingOptions options) =>
-        options.Optimizer == OptimizerKind.Adam ? ["exp_avg", "exp_avg_sq"] : options.Momentum != 0 ? ["momentum_buffer"] : [];
+        options.Optimizer is OptimizerKind.Adam or OptimizerKind.AdamW ? ["exp_avg", "exp_avg_sq"] : options.Momentum != 0 ? ["momentum_buffer"] : [];
 
     public static List<TensorValue> Get(optim.Optimizer optimizer, IReadOnlyList<(string Name, int[] Shape)> parameters, TrainingOptions options)
     {
@@ -32,6 +33,7 @@ internal static class TorchOptimizerState
                 {
                     TorchSgd.State s => s.momentum_buffer,   // null before the first step: the managed optimizer's zeros
                     TorchAdam.State a => slot == "exp_avg" ? a.exp_avg : a.exp_avg_sq,
+                    TorchAdamW.State w => slot == "exp_avg" ? w.exp_avg : w.exp_avg_sq,
                     _ => throw new InvalidOperationException($"Unexpected optimizer state {states[i].GetType().Name}."),
                 };
                 var data = new float[shape.Aggregate(1, (a, b) => a * b)];
@@ -78,6 +80,11 @@ internal static class TorchOptimizerState
                     a.step = steps;
                     TorchTensors.CopyIn(a.exp_avg, found[("exp_avg", i)]);
                     TorchTensors.CopyIn(a.exp_avg_sq, found[("exp_avg_sq", i)]);
+                    break;
+                case TorchAdamW.State w:
+                    w.step = steps;
+                    TorchTensors.CopyIn(w.exp_avg, found[("exp_avg", i)]);
+                    TorchTensors.CopyIn(w.exp_avg_sq, found[("exp_avg_sq", i)]);
                     break;
             }
         }

@@ -8,12 +8,14 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.BatchNormMlp.Engines.TorchSharp;
 
 /// <summary>
-/// The TorchSharp engine: the network as TorchSharp modules (<see cref="TorchMlp"/>), torch.optim.SGD or Adam, and
-/// <c>nn.functional.cross_entropy</c>, on the CPU or a CUDA device, in float32. Modules, optimizer and the host-side
-/// batch tensors are built once; each step runs in its own dispose scope, so its temporaries are freed when it ends.
-/// The weights come from the <see cref="MlpNetwork"/> at <see cref="Begin"/> (so initialization is the managed
-/// code's) and go back at <see cref="Synchronize"/>. On the CPU the loss is read every step (no device to wait for);
-/// on CUDA only when asked, so a step never waits for the device otherwise.
+/// The TorchSharp engine: the network as TorchSharp modules (<see cref="TorchMlp"/>), torch.optim.SGD, Adam or AdamW,
+/// and <c>nn.functional.cross_entropy</c>, on the CPU or a CUDA device, in float32. Modules, optimizer, the weights'
+/// moving average (<see cref="TorchWeightAverage"/>) and the host-side batch tensors are built once; each step runs
+/// in its own dispose scope, so its temporaries are freed when it ends. The weights come from the
+/// <see cref="MlpNetwork"/> at <see cref="Begin"/> (so initialization is the managed code's), and so does dropout
+/// (<see cref="MlpNetwork.SetDropout"/>: its rate and the run's mask stream, <see cref="TorchDropout"/>); they go back
+/// at <see cref="Synchronize"/>, when the module has changed since. On the CPU the loss is read every step (no device
+/// to wait for); on CUDA only when asked, so a step never waits for the device otherwise.
 /// </summary>
 internal sealed class TorchSharpEngine : ITrainingEngine
 {
@@ -24,12 +26,14 @@ internal sealed class TorchSharpEngine : ITrainingEngine
     private readonly optim.Optimizer _optimizer;
     private readonly Dictionary<string, Tensor> _tensors;                   // the module's state dict, by TensorLayout name
     private readonly (string Name, int[] Shape)[] _parameters;              // the optimizer's parameters, in MlpNetwork.Parameters order
+    private readonly TorchWeightAverage? _average;                          // with TrainingOptions.EmaDecay
     private Tensor? _hostInput, _hostLabels, _deviceInput, _deviceLabels;  // [maxBatch, width] int64 or float32; [maxBatch] int64
     private int _maxBatch;
     private DisposeScope? _step;                                            // the current step's temporaries
     private Tensor? _loss;
     private double _learningRate = double.NaN;
     private int _optimizerSteps;
+    private bool _changed;                                                  // the module holds state the network does not (since Begin or Synchronize)
 
     public TorchSharpEngine(MlpNetwork network, TrainingOptions options)
     {
@@ -52,9 +56,12 @@ internal sealed class TorchSharpEngine : ITrainingEngine
         {
             OptimizerKind.Sgd => optim.SGD(parameters, lr, momentum: options.Momentum, weight_decay: options.WeightDecay),
             OptimizerKind.Adam => optim.Adam(parameters, lr, beta1: options.AdamBeta1, beta2: options.AdamBeta2, eps: options.AdamEpsilon, weight_decay: options.WeightDecay),
+            // Every parameter decays (embeddings, BatchNorm's gains and shifts, biases), as in the managed AdamW; torch's default decay (0.01) is overridden.
+            OptimizerKind.AdamW => optim.AdamW(parameters, lr, beta1: options.AdamBeta1, beta2: options.AdamBeta2, eps: options.AdamEpsilon, weight_decay: options.WeightDecay),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
         };
         _learningRate = lr;
+        if (options.EmaDecay > 0) _average = new TorchWeightAverage(network.Parameters, parameters, options.EmaDecay);
     }
 
     public TrainingEngine Kind => TrainingEngine.TorchSharp;
@@ -66,10 +73,24 @@ internal sealed class TorchSharpEngine : ITrainingEngine
     /// <summary>The torch device the run computes on.</summary>
     public Device Device => _device;
 
+    public IWeightAverage? Average => _average;
+
+    /// <summary>
+    /// Test hook: dropout masks drawn on the host by the managed layer's code from the run's stream, in the managed
+    /// engine's order (<see cref="TorchDropout.ManagedMasks"/>), so that both engines drop the same units. Off: libtorch's masks.
+    /// </summary>
+    internal bool ManagedDropoutMasks
+    {
+        get => _module.Dropout.ManagedMasks;
+        set => _module.Dropout.ManagedMasks = value;
+    }
+
     public void Begin(int maxBatch)
     {
         TorchRuntime.SetThreads(_options.Threads);
         foreach (var t in _network.Tensors) TorchTensors.CopyIn(_tensors[t.Name], t.Data);
+        _changed = false;
+        _module.Dropout.Configure(_network.Dropout, _network.DropoutGenerator);
         _module.train();
         if (maxBatch > _maxBatch) AllocateBatch(maxBatch);
     }
@@ -119,6 +140,8 @@ internal sealed class TorchSharpEngine : ITrainingEngine
             _deviceLabels!.narrow(0, 0, rows).copy_(_hostLabels!.narrow(0, 0, rows), true);
         }
         if (rows < _maxBatch) { x = x.narrow(0, 0, rows); y = y.narrow(0, 0, rows); }
+        _module.Dropout.BeginStep();
+        _changed = true;   // BatchNorm's running statistics move
         var logits = _module.forward(x);
         _loss = nn.functional.cross_entropy(logits, y);
         return readLoss || ReadsLossEveryStep ? _loss.item<float>() : double.NaN;
@@ -173,9 +196,16 @@ internal sealed class TorchSharpEngine : ITrainingEngine
         return _network.FirstNonFiniteActivation();
     }
 
+    /// <summary>
+    /// Writes the module's weights and buffers into the network, if any step changed them since <see cref="Begin"/> or
+    /// the last synchronisation: what the trainer did to the network after the steps (the average swapped in,
+    /// calibration) is not undone by a later synchronisation (a checkpoint taken after <see cref="Trainer.Train"/>).
+    /// </summary>
     public void Synchronize()
     {
+        if (!_changed) return;
         foreach (var t in _network.Tensors) TorchTensors.CopyOut(_tensors[t.Name], t.Data);
+        _changed = false;
     }
 
     public IReadOnlyList<TensorValue> GetOptimizerState() => TorchOptimizerState.Get(_optimizer, _parameters, _options);
@@ -198,6 +228,7 @@ internal sealed class TorchSharpEngine : ITrainingEngine
         EndStep();
         foreach (var t in new[] { _hostInput, _hostLabels, _deviceInput, _deviceLabels }) t?.Dispose();
         _optimizer.Dispose();
+        _average?.Dispose();
         _module.Dispose();
     }
 }
