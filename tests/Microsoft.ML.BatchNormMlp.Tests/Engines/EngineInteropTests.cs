@@ -182,43 +182,34 @@ public class EngineInteropTests
     [Test]
     public void TheCliTrainsWithTorchSharpDropoutEmaAndAdamW()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"bnmlp-engines-{Guid.NewGuid():N}");
-        try
-        {
-            string model = Path.Combine(dir, "torch.safetensors");
-            var (exit, output, error) = Cli.Run("train", "--data", NamesData.FindNamesFile(), "--engine", "torchsharp", "--dropout", "0.2", "--ema", "0.999",
-                "--optimizer", "adamw", "--learning-rate", "0.003", "--weight-decay", "0.01", "--steps", "300", "--samples", "0", "--out", model, "--json");
-            Assert.That(exit, Is.EqualTo(0), output + error);
-            Assert.That(output, Does.Contain("engine TorchSharp on cpu"));
-            var figures = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
-            Assert.That(figures.GetProperty("engine").GetString(), Is.EqualTo("torchsharp"));
-            double dev = figures.GetProperty("devLoss").GetDouble();
-            Assert.That(dev, Is.LessThan(2.8), "300 AdamW steps of bn1, averaged, learn something");
-            // The file holds the average with BatchNorm recalibrated for it: what train evaluated.
-            var (evalExit, evalOut, evalErr) = Cli.Run("eval", "--model", model, "--data", NamesData.FindNamesFile(), "--json");
-            Assert.That(evalExit, Is.EqualTo(0), evalOut + evalErr);
-            double evaluated = System.Text.Json.JsonDocument.Parse(evalOut.Trim().Split('\n')[^1]).RootElement.GetProperty("loss").GetDouble();
-            Assert.That(evaluated, Is.EqualTo(dev).Within(1e-6), "bnmlp eval reads the dev loss train reported");
-        }
-        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        TrainsWithTorchSharpAndEvalReadsTheDevLoss(["--dropout", "0.2", "--ema", "0.999", "--optimizer", "adamw", "--learning-rate", "0.003",
+            "--weight-decay", "0.01", "--steps", "300", "--samples", "0"], "300 AdamW steps of bn1, averaged, learn something");
     }
 
     [Test]
     public void TheCliTrainsWithTorchSharpAndTheModelFileLoadsAndEvaluates()
     {
+        TrainsWithTorchSharpAndEvalReadsTheDevLoss(["--steps", "300", "--samples", "3"], "300 SGD steps of bn1 learn something");
+    }
+
+    /// <summary>
+    /// <c>bnmlp train --engine torchsharp</c> with <paramref name="trainArguments"/> learns, and <c>bnmlp eval</c> on the
+    /// file it wrote (for an averaged run: the average, with BatchNorm recalibrated for it) reads the dev loss train
+    /// reported: the common evaluation code on the TorchSharp engine's output.
+    /// </summary>
+    private static void TrainsWithTorchSharpAndEvalReadsTheDevLoss(string[] trainArguments, string learned)
+    {
         string dir = Path.Combine(Path.GetTempPath(), $"bnmlp-engines-{Guid.NewGuid():N}");
         try
         {
             string model = Path.Combine(dir, "torch.safetensors");
-            var (exit, output, error) = Cli.Run("train", "--data", NamesData.FindNamesFile(), "--engine", "torchsharp", "--steps", "300", "--samples", "3",
-                "--out", model, "--json");
+            var (exit, output, error) = Cli.Run(["train", "--data", NamesData.FindNamesFile(), "--engine", "torchsharp", .. trainArguments, "--out", model, "--json"]);
             Assert.That(exit, Is.EqualTo(0), output + error);
             Assert.That(output, Does.Contain("engine TorchSharp on cpu"));
             var figures = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
             Assert.That(figures.GetProperty("engine").GetString(), Is.EqualTo("torchsharp"));
             double dev = figures.GetProperty("devLoss").GetDouble();
-            Assert.That(dev, Is.LessThan(2.8), "300 SGD steps of bn1 learn something");
-            // The common evaluation code, on the file the TorchSharp engine's run wrote.
+            Assert.That(dev, Is.LessThan(2.8), learned);
             var (evalExit, evalOut, evalErr) = Cli.Run("eval", "--model", model, "--data", NamesData.FindNamesFile(), "--json");
             Assert.That(evalExit, Is.EqualTo(0), evalOut + evalErr);
             double evaluated = System.Text.Json.JsonDocument.Parse(evalOut.Trim().Split('\n')[^1]).RootElement.GetProperty("loss").GetDouble();
