@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Microsoft.ML.BatchNormMlp;
+
+namespace BatchNormMlp.Cli.Commands;
+
+/// <summary>
+/// <c>bnmlp merge</c>: one model file whose logits are the mean of several models' (an ensemble that every other
+/// command reads as an ordinary model; see <see cref="BatchNormCharacterModel.Merge"/>).
+/// </summary>
+internal static class MergeCommand
+{
+    public static Command Create()
+    {
+        Argument<string[]> models = new("models") { Description = "The model files to merge (unfolded, one architecture and vocabulary), at least two.", Arity = ArgumentArity.OneOrMore };
+        Option<string?> output = CommonOptions.Out("Where to write the merged model (safetensors, bnmlp/1).");
+        var command = new Command("merge", "Merge models of one architecture into one model whose logits are their mean (an ensemble in one file).") { models, output };
+        CommandAction.Set(command, (parse, console, figures) => Run(parse.GetValue(models) ?? [], parse.GetValue(output)!, console, figures));
+        return command;
+    }
+
+    private static void Run(string[] paths, string outPath, CommandOutput output, JsonObject figures)
+    {
+        if (paths.Length < 2) throw new UserErrorException($"bnmlp merge needs at least two model files; got {paths.Length}.");
+        var members = new List<BatchNormCharacterModel>();
+        foreach (string path in paths)
+        {
+            CharacterModel loaded = CharacterData.LoadModel(path);
+            if (loaded is not BatchNormCharacterModel model)
+                throw new UserErrorException($"'{path}' is folded; merge the unfolded models bnmlp train wrote, then fold the result.");
+            if (members.Count > 0 && model.Configuration.HiddenWidths.SequenceEqual(members[0].Configuration.HiddenWidths) is false)
+                throw new UserErrorException($"'{path}' has hidden widths {string.Join(",", model.Configuration.HiddenWidths)}, '{paths[0]}' {string.Join(",", members[0].Configuration.HiddenWidths)}: only models of one architecture merge.");
+            members.Add(model);
+        }
+        BatchNormCharacterModel merged;
+        try { merged = BatchNormCharacterModel.Merge(members); }
+        catch (ArgumentException e) { throw new UserErrorException($"Cannot merge: {e.Message.Split(" (Parameter")[0].Replace("Model ", "model ")} ({string.Join(", ", paths)})"); }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        merged.Save(outPath);
+        output.Line($"merged {paths.Length} models -> {outPath} ({merged})");
+        figures["models"] = new JsonArray([.. paths.Select(p => (JsonNode)Path.GetFullPath(p))]);
+        figures["out"] = Path.GetFullPath(outPath);
+        figures["parameters"] = merged.ParameterCount;
+    }
+}
