@@ -296,7 +296,7 @@ public sealed partial class BatchNormMlpTrainer
                 WeightDecay = WeightDecay ?? t.WeightDecay,
                 Dropout = Dropout ?? t.Dropout,
                 EmaDecay = EmaDecay ?? t.EmaDecay,
-                EnsembleMembers = EnsembleMembers ?? t.EnsembleMembers,
+                EnsembleMembers = EnsembleMembers ?? preset.Members,
                 ValidationEvery = ValidationInterval,
                 ProgressEvery = ProgressInterval ?? Math.Clamp(steps / 100, 1, 1000),
                 Threads = Threads ?? contextThreads,

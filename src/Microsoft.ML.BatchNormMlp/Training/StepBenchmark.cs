@@ -70,7 +70,7 @@ internal static class StepBenchmark
             Options = Preset.Training with
             {
                 LearningRate = new ConstantSchedule(Preset.Training.LearningRate.At(0, 1)), Threads = threads, ValidationEvery = 0, Seed = seed, Engine = engine,
-                Dropout = dropout ?? Preset.Training.Dropout, CalibrateAfterTraining = false, EnsembleMembers = 1,   // a step of one member
+                Dropout = dropout ?? Preset.Training.Dropout, CalibrateAfterTraining = false,
             };
             _engine = TrainingEngines.Create(Network, Options);
         }

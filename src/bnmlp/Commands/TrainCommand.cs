@@ -156,10 +156,15 @@ internal static class TrainCommand
             CheckpointEvery = r.CheckpointEvery,
             Engine = r.Engine,
             Device = r.Device,
-            EnsembleMembers = r.Ensemble > 0 ? r.Ensemble : preset.Training.EnsembleMembers,
+            EnsembleMembers = r.Ensemble > 0 ? r.Ensemble : preset.Members,
         };
         if (options.EnsembleMembers > 1 && (r.Resume is not null || r.CheckpointEvery > 0 || r.Checkpoint is not null))
             throw new UserErrorException($"An ensemble of {options.EnsembleMembers} takes no checkpoints (each member is a run of its own seed); drop --resume / --checkpoint-every / --checkpoint, or pass --ensemble 1.");
+        if (options.EnsembleMembers > 1)
+        {
+            try { EnsembleMerge.Config(preset.Config, options.EnsembleMembers); }
+            catch (ArgumentException e) { throw new UserErrorException($"Cannot train an ensemble of {options.EnsembleMembers}: {e.Message.Split(" (Parameter")[0]}"); }
+        }
         TrainingEngine resolved;
         try { resolved = TrainingEngines.Resolve(options); }
         catch (ArgumentException e) { throw new UserErrorException($"--engine {r.Engine.ToString().ToLowerInvariant()} --device {r.Device}: {e.Message.Split(" (Parameter")[0]}"); }
