@@ -96,6 +96,10 @@ internal static class Presets
     // (bnmlp train --preset quality, 1 thread; 1754 s wall on a machine at load 8-15 whose vector units ran at a fifth
     // of their usual speed; about 70 s of one core on a quiet day). Averaging its probabilities with the 13k-step
     // dropout-0.1 model's gives dev 1.9452 / test 1.9431: seed/setting ensembles gain under 0.01 here.
+    // 2026-12-02: ReLU instead of tanh overfits more here (train 1.642, dev 1.9584). Three of today's quality networks
+    // merged into one (bnmlp train --preset quality --ensemble 3; members' dev 1.9524, 1.9533, 1.9490) scored dev 1.9368 /
+    // test 1.9327, 0.0024 behind LightGbm's 1.9344 / 1.9302, in 669 s of wall time with other work on the machine (over
+    // the 10 minutes): not a win, so quality stays one network and the ensemble is a flag.
     //
     // quality-c3: the same network and training at context 3 with an EMA (0.999, warm-up) of the weights. Measured
     // (bnmlp train --preset quality-c3, 1 thread): train 1.9900, dev 2.0606, test 2.0591; 365 s of user CPU on a machine
