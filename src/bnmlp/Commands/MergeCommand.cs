@@ -28,13 +28,11 @@ internal static class MergeCommand
             CharacterModel loaded = CharacterData.LoadModel(path);
             if (loaded is not BatchNormCharacterModel model)
                 throw new UserErrorException($"'{path}' is folded; merge the unfolded models bnmlp train wrote, then fold the result.");
-            if (members.Count > 0 && model.Configuration.HiddenWidths.SequenceEqual(members[0].Configuration.HiddenWidths) is false)
-                throw new UserErrorException($"'{path}' has hidden widths {string.Join(",", model.Configuration.HiddenWidths)}, '{paths[0]}' {string.Join(",", members[0].Configuration.HiddenWidths)}: only models of one architecture merge.");
             members.Add(model);
         }
         BatchNormCharacterModel merged;
         try { merged = BatchNormCharacterModel.Merge(members); }
-        catch (ArgumentException e) { throw new UserErrorException($"Cannot merge: {e.Message.Split(" (Parameter")[0].Replace("Model ", "model ")} ({string.Join(", ", paths)})"); }
+        catch (ArgumentException e) { throw new UserErrorException($"Cannot merge {string.Join(", ", paths)}: {e.Message.Split(" (Parameter")[0]} (models count from 0 in the order given)"); }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
         merged.Save(outPath);
         output.Line($"merged {paths.Length} models -> {outPath} ({merged})");

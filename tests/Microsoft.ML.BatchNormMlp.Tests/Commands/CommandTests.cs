@@ -143,6 +143,7 @@ public class CommandTests
         Assert.That(json.GetProperty("devLoss").GetDouble(), Is.InRange(2.0, 3.4));
 
         Cli.AssertUserError(["merge", _model, "--out", merged], "needs at least two model files; got 1");
+        Cli.AssertUserError(["merge", _model, ensemble, "--out", merged], "Model 1 has another architecture than model 0");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble", "2", "--checkpoint-every", "10", "--out", ensemble], "takes no checkpoints");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--preset", "seed002", "--steps", "30", "--ensemble", "2", "--out", ensemble], "output BatchNorm");
     }
