@@ -127,7 +127,7 @@ public class CommandTests
     public void Merge_OfAModelWithItself_ScoresLikeTheModel_AndTrainEnsemble_WritesTheMergedModel()
     {
         string merged = Path.Combine(_temp.Path, "self-merged.safetensors");
-        var (_, json) = Ok("merge", _model, _model, "--out", merged, "--json");
+        var (_, json) = Ok("merge", "--model", _model, "--model", _model, "--out", merged, "--json");
         // Two bn1 members side by side: embedding 27x20, hidden 60->400 (its zero blocks count: 4x a member's), BN 2x400, output 400->27.
         Assert.That(json.GetProperty("parameters").GetInt32(), Is.EqualTo(540 + 24000 + 800 + 10827));
         var rows = Featurize(TestData.Names.Names);
@@ -142,8 +142,8 @@ public class CommandTests
         Assert.That(CharacterModel.Load(ensemble).Configuration.HiddenWidths, Is.EqualTo(new[] { 400 }));
         Assert.That(json.GetProperty("devLoss").GetDouble(), Is.InRange(2.0, 3.4));
 
-        Cli.AssertUserError(["merge", _model, "--out", merged], "needs at least two model files; got 1");
-        Cli.AssertUserError(["merge", _model, ensemble, "--out", merged], "Model 1 has another architecture than model 0");
+        Cli.AssertUserError(["merge", "--model", _model, "--out", merged], "needs at least two model files; got 1");
+        Cli.AssertUserError(["merge", "--model", _model, ensemble, "--out", merged], "Model 1 has another architecture than model 0");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble", "2", "--checkpoint-every", "10", "--out", ensemble], "takes no checkpoints");
         Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--preset", "seed002", "--steps", "30", "--ensemble", "2", "--out", ensemble], "output BatchNorm");
     }
