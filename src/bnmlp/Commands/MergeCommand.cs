@@ -13,11 +13,8 @@ internal static class MergeCommand
     public static Command Create()
     {
         // An option, not a positional argument: a mistyped option would otherwise be taken for a model file.
-        Option<string[]> models = new("--model")
-        {
-            Description = "The model files to merge (unfolded, one architecture and vocabulary), at least two: --model A --model B, or --model A B.",
-            Required = true, AllowMultipleArgumentsPerToken = true,
-        };
+        Option<string[]> models = CommonOptions.Paths("--model",
+            "The model files to merge (unfolded, one architecture and vocabulary), at least two: --model A --model B, or --model A B.");
         Option<string?> output = CommonOptions.Out("Where to write the merged model (safetensors, bnmlp/1).");
         var command = new Command("merge", "Merge models of one architecture into one model whose logits are their mean (an ensemble in one file).") { models, output };
         CommandAction.Set(command, (parse, console, figures) => Run(parse.GetValue(models) ?? [], parse.GetValue(output)!, console, figures));
