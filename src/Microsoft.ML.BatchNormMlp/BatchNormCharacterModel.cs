@@ -97,6 +97,38 @@ public sealed class BatchNormCharacterModel : CharacterModel
     /// <exception cref="InvalidOperationException">The model has no BatchNorm layer (nothing to fold).</exception>
     public FoldedCharacterModel Fold() => new(BatchNormFolding.Fold(ToModelState()), Vocabulary);
 
+    /// <summary>
+    /// One model whose logits are the mean of the <paramref name="members"/>' logits: an ensemble saved, folded,
+    /// exported and scored like any model. The members sit side by side, each in its own slice of every layer (the
+    /// hidden Linear layers are block-diagonal), so the merged model computes exactly what they compute, in float32
+    /// rounding; scoring it costs the member count times what scoring the members apart would. Averaging logits is
+    /// the members' geometric-mean probability, renormalized.
+    /// </summary>
+    /// <param name="members">Models of one architecture and vocabulary, e.g. the same preset trained from several seeds.</param>
+    /// <exception cref="ArgumentException">No members, or members of different architectures or vocabularies, or an architecture that cannot be merged (an output BatchNorm, no hidden layer).</exception>
+    public static BatchNormCharacterModel Merge(IReadOnlyList<BatchNormCharacterModel> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0) throw new ArgumentException("Merging needs at least one model.", nameof(members));
+        var first = members[0];
+        for (int m = 1; m < members.Count; m++)
+        {
+            if (members[m].Configuration != first.Configuration && !SameArchitecture(members[m].Configuration, first.Configuration))
+                throw new ArgumentException($"Model {m} has another architecture than model 0; only models of one architecture merge.", nameof(members));
+            if (!members[m].Vocabulary.Symbols.SequenceEqual(first.Vocabulary.Symbols))
+                throw new ArgumentException($"Model {m} has another vocabulary than model 0.", nameof(members));
+        }
+        var member = first.Configuration;
+        var tensors = EnsembleMerge.Merge(member, members.Select(m => (IReadOnlyDictionary<string, float[]>)m.ToModelState().Tensors).ToArray());
+        var state = new ModelState(EnsembleMerge.Config(member, members.Count), first.Vocabulary.Symbols, false, tensors)
+        { LastSymbolIsUnknown = first.Vocabulary.UnknownId is not null };
+        return FromState(state, first.Vocabulary, training: null);
+    }
+
+    // Records compare HiddenWidths by reference; architectures are equal when the widths are.
+    private static bool SameArchitecture(MlpConfig a, MlpConfig b) =>
+        a.HiddenWidths.SequenceEqual(b.HiddenWidths) && a with { HiddenWidths = b.HiddenWidths } == b;
+
     internal override ModelState ToModelState() => new(
         Configuration, Vocabulary.Symbols, false,
         _network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal))

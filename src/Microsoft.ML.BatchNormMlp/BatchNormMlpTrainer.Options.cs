@@ -104,6 +104,15 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Decay of an exponential moving average of the weights, in [0, 1); 0 is none. The average becomes the model's weights after the last step (BatchNorm recalibrated for it). Both engines.</summary>
         public float? EmaDecay { get; set; }
 
+        /// <summary>
+        /// Members of an ensemble, 1 to 64; <see langword="null"/>: the preset's (<c>quality</c> and <c>quality-c3</c>
+        /// train several). K &gt; 1 trains the network K times, from <see cref="Seed"/> + m (and the sampler's seed + m;
+        /// member 0 is the single run), the members at once on as many cores as there are, and merges them into one
+        /// model whose logits are their mean (see <see cref="BatchNormCharacterModel.Merge"/>): K times the training
+        /// and, for the merged model, K² times one member's scoring cost. Not with <see cref="Diagnostics"/>.
+        /// </summary>
+        public int? EnsembleMembers { get; set; }
+
         /// <summary>Rows per minibatch, drawn with replacement, 2 to <see cref="CharacterModelDefaults.MaxBatchSize"/>.</summary>
         public int? BatchSize { get; set; }
 
@@ -194,6 +203,7 @@ public sealed partial class BatchNormMlpTrainer
                 throw new ArgumentOutOfRangeException(nameof(EmaDecay), ema, $"{Name(nameof(EmaDecay))} must be in [0, 1); got {ema}.");
             Range(BatchSize, 2, CharacterModelDefaults.MaxBatchSize, nameof(BatchSize));
             Range(Steps, 1, CharacterModelDefaults.MaxSteps, nameof(Steps));
+            Range(EnsembleMembers, 1, Training.TrainingOptions.MaxEnsembleMembers, nameof(EnsembleMembers));
             Range(ValidationInterval, 0, CharacterModelDefaults.MaxSteps, nameof(ValidationInterval));
             Range(ProgressInterval, 1, CharacterModelDefaults.MaxSteps, nameof(ProgressInterval));
             Range(Threads, 1, CharacterModelDefaults.MaxThreads, nameof(Threads));
@@ -286,6 +296,7 @@ public sealed partial class BatchNormMlpTrainer
                 WeightDecay = WeightDecay ?? t.WeightDecay,
                 Dropout = Dropout ?? t.Dropout,
                 EmaDecay = EmaDecay ?? t.EmaDecay,
+                EnsembleMembers = EnsembleMembers ?? preset.Members,
                 ValidationEvery = ValidationInterval,
                 ProgressEvery = ProgressInterval ?? Math.Clamp(steps / 100, 1, 1000),
                 Threads = Threads ?? contextThreads,

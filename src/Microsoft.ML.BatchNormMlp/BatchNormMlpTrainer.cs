@@ -110,6 +110,7 @@ public sealed partial class BatchNormMlpTrainer : IEstimator<BatchNormMlpTransfo
     // Initializes the network, trains it (with the diagnostics recorder when asked) and summarizes the run.
     private (MlpNetwork Network, TrainingSummary Summary) Run(MlpConfig config, InitOptions init, TrainingOptions training, ulong seed, Dataset train, Dataset? validation)
     {
+        if (training.EnsembleMembers > 1) return RunEnsemble(config, init, training, seed, train, validation);
         var network = new MlpNetwork(config);
         Initialization.Initialize(network, init, new Rng(seed));
         var recorder = _options.Diagnostics is { } d ? new DiagnosticsRecorder(d) : null;
@@ -134,6 +135,27 @@ public sealed partial class BatchNormMlpTrainer : IEstimator<BatchNormMlpTransfo
             Diagnostics = recorder?.ToResult(),
         };
         return (network, summary);
+    }
+
+    // The members train at once (EnsembleTraining); progress reports come from member 0, which trains first.
+    private (MlpNetwork Network, TrainingSummary Summary) RunEnsemble(MlpConfig config, InitOptions init, TrainingOptions training, ulong seed, Dataset train, Dataset? validation)
+    {
+        if (_options.Diagnostics is not null)
+            throw new ArgumentException($"{nameof(Options.Diagnostics)} record one network's training; they do not combine with {nameof(Options.EnsembleMembers)} = {training.EnsembleMembers}. Set {nameof(Options.EnsembleMembers)} = 1.");
+        var progress = _options.Progress;
+        EnsembleTraining.Result result;
+        try
+        {
+            result = EnsembleTraining.Train(config, init, training, seed, train, validation,
+                progress is null ? null : m => m == 0 ? new ProgressAdapter(progress) : null, cancellation: _options.CancellationToken);
+        }
+        catch (NonFiniteLossException ex)
+        {
+            throw new InvalidOperationException(ex.Message, ex);
+        }
+        result.Network.Threads = 1;
+        var r = result.Summary;
+        return (result.Network, new TrainingSummary(_options.Preset, r.Steps, r.LastBatchLoss, r.ValidationLoss, r.StepsPerSecond, r.Elapsed));
     }
 
     /// <summary>The input's columns plus <c>Score</c> (a vector of probabilities) and <c>PredictedLabel</c> (a key).</summary>

@@ -18,6 +18,7 @@ internal static class BnmlpCli
         EvalCommand.Create(),
         SampleCommand.Create(),
         FoldCommand.Create(),
+        MergeCommand.Create(),
         ExportCommand.Create(),
         BenchCommand.Create(),
     ];

@@ -46,6 +46,27 @@ internal static class CommonOptions
         return Register(option, ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)]);
     }
 
+    /// <summary>Several paths (required), each checked like <see cref="Path"/>: <c>NAME A NAME B</c> or <c>NAME A B</c>.</summary>
+    public static Option<string[]> Paths(string name, string description)
+    {
+        var option = new Option<string[]>(name) { Description = description, HelpName = "PATH", Required = true, AllowMultipleArgumentsPerToken = true };
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                string value = token.Value;
+                if (string.IsNullOrWhiteSpace(value)) result.AddError($"{name} needs a path; got \"{value}\".");
+                else if (value.Any(char.IsControl)) result.AddError($"{name} holds a control character; got \"{Printable(value)}\".");
+                else if (value.StartsWith("--", StringComparison.Ordinal))
+                    result.AddError($"{name} needs a path; got the option \"{Printable(value)}\" (write ./{Printable(value)} for a file of that name).");
+                else if (value.Length > MaxPathLength) result.AddError($"{name} is {value.Length} characters long; a path has at most {MaxPathLength}.");
+                else continue;
+                return;
+            }
+        });
+        return Register(option, ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)]);
+    }
+
     /// <summary>The names corpus; when absent it is searched for (data/names.txt, then ../shared/data/names.txt).</summary>
     public static Option<string?> Data() =>
         Path("--data", "The names file (one name per line, UTF-8). Default: data/names.txt, else ../shared/data/names.txt.");

@@ -44,6 +44,8 @@ internal sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(network); ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.EnsembleMembers != 1)
+            throw new ArgumentException($"A Trainer trains one network; {options.EnsembleMembers} ensemble members train through EnsembleTraining.", nameof(options));
         if (vocabulary is not null && vocabulary.Count != network.Config.VocabularySize)
             throw new ArgumentException($"The vocabulary holds {vocabulary.Count} symbols but the network's vocabulary size is {network.Config.VocabularySize}.", nameof(vocabulary));
         _network = network;

@@ -55,6 +55,13 @@ internal sealed record TrainingOptions
     /// </summary>
     public float EmaDecay { get; init; }
 
+    /// <summary>
+    /// Members of an ensemble: 1 trains one network; K &gt; 1 trains K from seeds <see cref="Seed"/> + m and merges them
+    /// into one network whose logits are their mean (<see cref="EnsembleTraining"/>). A <see cref="Trainer"/> trains
+    /// one network and refuses K &gt; 1.
+    /// </summary>
+    public int EnsembleMembers { get; init; } = 1;
+
     /// <summary>Evaluate the validation set every this many steps (and after the last); 0 only after the last.</summary>
     public int ValidationEvery { get; init; }
 
@@ -94,6 +101,9 @@ internal sealed record TrainingOptions
     /// <summary>Where the steps run: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> (<see cref="TrainingDevice"/>); CUDA needs the TorchSharp engine.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>The most members an ensemble may have (each one is a whole training run).</summary>
+    public const int MaxEnsembleMembers = 64;
+
     public void Validate()
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must not be negative.");
@@ -106,6 +116,7 @@ internal sealed record TrainingOptions
         if (CheckpointEvery > 0 && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (EnsembleMembers is < 1 or > MaxEnsembleMembers) throw new ArgumentOutOfRangeException(nameof(EnsembleMembers), EnsembleMembers, $"EnsembleMembers must be between 1 and {MaxEnsembleMembers}.");
         if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "EmaDecay must be in [0, 1).");
         ArgumentNullException.ThrowIfNull(LearningRate);
         if (!Enum.IsDefined(Engine)) throw new ArgumentOutOfRangeException(nameof(Engine), Engine, "Engine must be Auto, Managed or TorchSharp.");

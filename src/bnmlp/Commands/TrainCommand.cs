@@ -39,6 +39,8 @@ internal static class TrainCommand
         Option<int> samples = CommonOptions.Int("--samples", 10, 0, 1000, "Names to sample from the trained model (character presets)");
         Option<string> engine = CommonOptions.Engine("What computes the steps: auto (managed on the CPU, torchsharp on CUDA), managed (SIMD, CPU) or torchsharp (libtorch)");
         Option<string> device = CommonOptions.Device("Where the steps run; cuda needs the torchsharp engine and a CUDA build of libtorch");
+        Option<int> ensemble = CommonOptions.Int("--ensemble", 0, 0, TrainingOptions.MaxEnsembleMembers,
+            "Members of an ensemble, trained from --seed, --seed+1, ... (at once, one per core) and merged into one model averaging their logits; 0: the preset's (quality: 3, quality-c3: 3, others 1)");
 
         // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
         Option<int> context = CommonOptions.Int("--context", 0, 0, 64, "Previous symbols the model reads; 0: the preset's (3; quality: 8)");
@@ -63,7 +65,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
-            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples, engine, device,
+            data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples, engine, device, ensemble,
             context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, dropout, ema, batchSize, decay, decayStep,
         };
         CommandAction.Set(command, (parse, console, figures) =>
@@ -91,12 +93,12 @@ internal static class TrainCommand
                 DecayStep = parse.GetValue(decayStep) is > 0 and int at ? at : null,
             };
             bool anyOverride = command.Options.Any(o => o.Name is not ("--data" or "--preset" or "--steps" or "--seed" or "--threads" or "--learning-rate" or "--out"
-                or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--engine" or "--device" or "--json") && CommonOptions.Given(parse, o));
+                or "--checkpoint-every" or "--checkpoint" or "--resume" or "--progress-every" or "--samples" or "--engine" or "--device" or "--ensemble" or "--json") && CommonOptions.Given(parse, o));
             Run(new Request(
                 parse.GetValue(data), parse.GetRequiredValue(preset), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(threads),
                 parse.GetValue(learningRate), parse.GetValue(output) ?? "model.safetensors", parse.GetValue(checkpointEvery), parse.GetValue(checkpoint),
                 parse.GetValue(resume), parse.GetValue(progressEvery), parse.GetValue(samples), parse.GetValue(context), anyOverride ? overrides : null,
-                CommonOptions.EngineValue(parse.GetRequiredValue(engine)), parse.GetRequiredValue(device)), console, figures);
+                CommonOptions.EngineValue(parse.GetRequiredValue(engine)), parse.GetRequiredValue(device), parse.GetValue(ensemble)), console, figures);
         });
         return command;
     }
@@ -111,7 +113,7 @@ internal static class TrainCommand
 
     private sealed record Request(string? Data, string Preset, int Steps, long Seed, int Threads, double? LearningRate, string Out,
         int CheckpointEvery, string? Checkpoint, string? Resume, int ProgressEvery, int Samples, int Context, BatchNormMlpTrainer.Options? Overrides,
-        TrainingEngine Engine = TrainingEngine.Auto, string Device = "cpu");
+        TrainingEngine Engine = TrainingEngine.Auto, string Device = "cpu", int Ensemble = 0);
 
     private static void Run(Request r, CommandOutput output, JsonObject figures)
     {
@@ -154,11 +156,76 @@ internal static class TrainCommand
             CheckpointEvery = r.CheckpointEvery,
             Engine = r.Engine,
             Device = r.Device,
+            EnsembleMembers = r.Ensemble > 0 ? r.Ensemble : preset.Members,
         };
+        if (options.EnsembleMembers > 1 && (r.Resume is not null || r.CheckpointEvery > 0 || r.Checkpoint is not null))
+            throw new UserErrorException($"An ensemble of {options.EnsembleMembers} takes no checkpoints (each member is a run of its own seed); drop --resume / --checkpoint-every / --checkpoint, or pass --ensemble 1.");
+        if (options.EnsembleMembers > 1)
+        {
+            try { EnsembleMerge.Config(preset.Config, options.EnsembleMembers); }
+            catch (ArgumentException e) { throw new UserErrorException($"Cannot train an ensemble of {options.EnsembleMembers}: {e.Message.Split(" (Parameter")[0]}"); }
+        }
         TrainingEngine resolved;
         try { resolved = TrainingEngines.Resolve(options); }
         catch (ArgumentException e) { throw new UserErrorException($"--engine {r.Engine.ToString().ToLowerInvariant()} --device {r.Device}: {e.Message.Split(" (Parameter")[0]}"); }
 
+        MlpNetwork network;
+        TrainingResult result;
+        if (options.EnsembleMembers > 1)
+        {
+            output.Line($"data: {source} ({train.Count} training rows)");
+            (network, result) = TrainEnsemble(preset, options, train, dev, output);
+        }
+        else (network, result) = TrainOne(r, preset, options, resolved, checkpointPath, train, dev, vocabulary, source, output);
+
+        ModelFile.Save(r.Out, new ModelState(network.Config, vocabulary?.Symbols, false,
+            network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)));
+
+        figures["preset"] = preset.Name;
+        figures["steps"] = result.Steps;
+        if (options.EnsembleMembers > 1) figures["ensembleMembers"] = options.EnsembleMembers;
+        ReportAndSample(r, network, result, vocabulary, trainSet, devSet, source, resolved, checkpointPath, output, figures);
+    }
+
+    // Members at once, one core each; each member's progress line says which member it is.
+    private static (MlpNetwork, TrainingResult) TrainEnsemble(Preset preset, TrainingOptions options, Dataset train, Dataset? dev, CommandOutput output)
+    {
+        int k = options.EnsembleMembers;
+        var one = new MlpNetwork(preset.Config);
+        output.Line($"preset: {preset.Name}, an ensemble of {k} members of {one.ParameterCount} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}), "
+            + $"{options.Steps} steps each, learning rate {CheckpointFile.Describe(options.LearningRate)}");
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var result = EnsembleTraining.Train(preset.Config, preset.Init, options, options.Seed, train, dev,
+                m => new LineProgress(output, $"member {m + 1}/{k}  "), cancellation: interrupt.Token);
+            if (result.ValidationLoss is double v)
+                output.Line(string.Create(CultureInfo.InvariantCulture, $"members' dev loss {string.Join(" ", result.Members.Select(x => x.ValidationLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"))}; merged {v:F4}"));
+            return (result.Network, result.Summary);
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        {
+            throw new UserErrorException("Interrupted; an ensemble run keeps no checkpoints, so nothing was saved.");
+        }
+        catch (NonFiniteLossException e)
+        {
+            throw new UserErrorException(e.Diagnosis + " Lower the learning rate.");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserErrorException($"Cannot train an ensemble of {k}: {e.Message.Split(" (Parameter")[0]}");
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static (MlpNetwork, TrainingResult) TrainOne(Request r, Preset preset, TrainingOptions options, TrainingEngine resolved, string? checkpointPath,
+        Dataset train, Dataset? dev, Vocabulary? vocabulary, string source, CommandOutput output)
+    {
         var network = new MlpNetwork(preset.Config);
         Initialization.Initialize(network, preset.Init, new Rng(options.Seed));
         Trainer trainer;
@@ -211,12 +278,12 @@ internal static class TrainCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+        return (network, result);
+    }
 
-        ModelFile.Save(r.Out, new ModelState(network.Config, vocabulary?.Symbols, false,
-            network.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)));
-
-        figures["preset"] = preset.Name;
-        figures["steps"] = result.Steps;
+    private static void ReportAndSample(Request r, MlpNetwork network, TrainingResult result, Vocabulary? vocabulary, CharacterDataset? trainSet, CharacterDataset? devSet,
+        string source, TrainingEngine resolved, string? checkpointPath, CommandOutput output, JsonObject figures)
+    {
         figures["loss"] = result.LastBatchLoss;
         if (result.ValidationLoss is double v) figures["devLoss"] = v;
         figures["data"] = source;
@@ -303,9 +370,9 @@ internal static class TrainCommand
     };
 
     // Synchronous, so that a line is on stdout before the next step starts (Progress<T> would post it to the thread pool).
-    private sealed class LineProgress(CommandOutput output) : IProgress<TrainingProgress>
+    private sealed class LineProgress(CommandOutput output, string prefix = "") : IProgress<TrainingProgress>
     {
-        public void Report(TrainingProgress p) => output.Line(string.Create(CultureInfo.InvariantCulture,
+        public void Report(TrainingProgress p) => output.Line(prefix + string.Create(CultureInfo.InvariantCulture,
             $"step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4}  lr {p.LearningRate:G4}  {p.StepsPerSecond:F0} steps/s{(p.ValidationLoss is double v ? $"  dev {v:F4}" : "")}"));
     }
 }

@@ -124,6 +124,31 @@ public class CommandTests
     }
 
     [Test]
+    public void Merge_OfAModelWithItself_ScoresLikeTheModel_AndTrainEnsemble_WritesTheMergedModel()
+    {
+        string merged = Path.Combine(_temp.Path, "self-merged.safetensors");
+        var (_, json) = Ok("merge", "--model", _model, "--model", _model, "--out", merged, "--json");
+        // Two bn1 members side by side: embedding 27x20, hidden 60->400 (its zero blocks count: 4x a member's), BN 2x400, output 400->27.
+        Assert.That(json.GetProperty("parameters").GetInt32(), Is.EqualTo(540 + 24000 + 800 + 10827));
+        var rows = Featurize(TestData.Names.Names);
+        var one = CharacterModel.Load(_model);
+        var two = CharacterModel.Load(merged);
+        Assert.That(two.Configuration.HiddenWidths, Is.EqualTo(new[] { 400 }));
+        Assert.That(two.Evaluate(rows).Loss, Is.EqualTo(one.Evaluate(rows).Loss).Within(1e-5), "the mean of two equal models is the model");
+
+        string ensemble = Path.Combine(_temp.Path, "ensemble.safetensors");
+        (_, json) = Ok("train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble", "2", "--out", ensemble, "--samples", "0", "--json");
+        Assert.That(json.GetProperty("ensembleMembers").GetInt32(), Is.EqualTo(2));
+        Assert.That(CharacterModel.Load(ensemble).Configuration.HiddenWidths, Is.EqualTo(new[] { 400 }));
+        Assert.That(json.GetProperty("devLoss").GetDouble(), Is.InRange(2.0, 3.4));
+
+        Cli.AssertUserError(["merge", "--model", _model, "--out", merged], "needs at least two model files; got 1");
+        Cli.AssertUserError(["merge", "--model", _model, ensemble, "--out", merged], "Model 1 has another architecture than model 0");
+        Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble", "2", "--checkpoint-every", "10", "--out", ensemble], "takes no checkpoints");
+        Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--preset", "seed002", "--steps", "30", "--ensemble", "2", "--out", ensemble], "output BatchNorm");
+    }
+
+    [Test]
     public void MistakesCaughtInReview_AreOneLineUserErrors()
     {
         // fold on a model without BatchNorm (was an internal error with a stack trace)

@@ -24,11 +24,16 @@ public class QualityPresetTests
     }
 
     [Test]
-    public void QualityC3_IsQualityAtContext3_WithTheSameTraining()
+    public void QualityC3_IsQualityAtContext3_WithReLU_AsAnEnsembleOfThree()
     {
         var q = Presets.Get("quality");
         var c3 = Presets.Get("quality-c3");
-        Assert.That(c3.Config, Is.EqualTo(q.Config with { ContextLength = 3 }).Using<MlpConfig>((a, b) => MlpConfigJson.Write(a) == MlpConfigJson.Write(b)));
+        Assert.That(c3.Config, Is.EqualTo(q.Config with { ContextLength = 3, Activation = Activation.Relu }).Using<MlpConfig>((a, b) => MlpConfigJson.Write(a) == MlpConfigJson.Write(b)));
+        Assert.That(c3.Members, Is.EqualTo(3));
+        var (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3" }.Resolve(27, 3, null, 1);
+        Assert.That(training.EnsembleMembers, Is.EqualTo(3), "the public trainer trains the preset's ensemble");
+        (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3", EnsembleMembers = 1 }.Resolve(27, 3, null, 1);
+        Assert.That(training.EnsembleMembers, Is.EqualTo(1));
         Assert.That(c3.Training.EmaDecay, Is.GreaterThan(0), "the averaged weights are the model");
         Assert.That(c3.Training.CalibrateAfterTraining, Is.True);
         Assert.That(Presets.CharacterNames, Does.Contain("quality-c3"));
