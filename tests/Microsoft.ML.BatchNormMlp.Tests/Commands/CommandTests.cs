@@ -116,10 +116,11 @@ public class CommandTests
     {
         // quality reads 8 symbols; a --context default of 3 once silently overrode it.
         string path = Path.Combine(_temp.Path, "quality.safetensors");
-        var (_, json) = Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--steps", "3", "--out", path, "--samples", "0", "--json");
+        // One member (the preset trains three): the context is what is checked, not the ensemble.
+        var (_, json) = Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--ensemble", "1", "--steps", "3", "--out", path, "--samples", "0", "--json");
         Assert.That(ModelFile.Load(path).Config.ContextLength, Is.EqualTo(Presets.QualityContext));
         Assert.That(json.GetProperty("parameters").GetInt32(), Is.EqualTo(739115));
-        Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--context", "5", "--steps", "3", "--out", path, "--samples", "0");
+        Ok("train", "--data", TestData.NamesPath, "--preset", "quality", "--ensemble", "1", "--context", "5", "--steps", "3", "--out", path, "--samples", "0");
         Assert.That(ModelFile.Load(path).Config.ContextLength, Is.EqualTo(5));
     }
 

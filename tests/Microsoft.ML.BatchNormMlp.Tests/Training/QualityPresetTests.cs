@@ -29,7 +29,7 @@ public class QualityPresetTests
         var q = Presets.Get("quality");
         var c3 = Presets.Get("quality-c3");
         Assert.That(c3.Config, Is.EqualTo(q.Config with { ContextLength = 3, Activation = Activation.Relu }).Using<MlpConfig>((a, b) => MlpConfigJson.Write(a) == MlpConfigJson.Write(b)));
-        Assert.That(c3.Members, Is.EqualTo(3));
+        Assert.That((c3.Members, q.Members), Is.EqualTo((3, 3)));
         var (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3" }.Resolve(27, 3, null, 1);
         Assert.That(training.EnsembleMembers, Is.EqualTo(3), "the public trainer trains the preset's ensemble");
         (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3", EnsembleMembers = 1 }.Resolve(27, 3, null, 1);
