@@ -113,16 +113,12 @@ public sealed class BatchNormCharacterModel : CharacterModel
         var first = members[0];
         for (int m = 1; m < members.Count; m++)
         {
-            if (members[m].Configuration != first.Configuration && !SameArchitecture(members[m].Configuration, first.Configuration))
+            if (!SameArchitecture(members[m].Configuration, first.Configuration))
                 throw new ArgumentException($"Model {m} has another architecture than model 0; only models of one architecture merge.", nameof(members));
             if (!members[m].Vocabulary.Symbols.SequenceEqual(first.Vocabulary.Symbols))
                 throw new ArgumentException($"Model {m} has another vocabulary than model 0.", nameof(members));
         }
-        var member = first.Configuration;
-        var tensors = EnsembleMerge.Merge(member, members.Select(m => (IReadOnlyDictionary<string, float[]>)m.ToModelState().Tensors).ToArray());
-        var state = new ModelState(EnsembleMerge.Config(member, members.Count), first.Vocabulary.Symbols, false, tensors)
-        { LastSymbolIsUnknown = first.Vocabulary.UnknownId is not null };
-        return FromState(state, first.Vocabulary, training: null);
+        return new BatchNormCharacterModel(EnsembleMerge.Merge(members.Select(m => m.Network).ToArray()), first.Vocabulary, training: null);
     }
 
     // Records compare HiddenWidths by reference; architectures are equal when the widths are.

@@ -33,18 +33,20 @@ internal static class CommonOptions
         var option = new Option<string?>(name) { Description = description, HelpName = "PATH" };
         option.Validators.Add(result =>
         {
-            string value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (string.IsNullOrWhiteSpace(value))
-                result.AddError($"{name} needs a path; got \"{value}\".");
-            else if (value.Any(char.IsControl))
-                result.AddError($"{name} holds a control character; got \"{Printable(value)}\".");
-            else if (value.StartsWith("--", StringComparison.Ordinal))
-                result.AddError($"{name} needs a path; got the option \"{Printable(value)}\" (write ./{Printable(value)} for a file of that name).");
-            else if (value.Length > MaxPathLength)
-                result.AddError($"{name} is {value.Length} characters long; a path has at most {MaxPathLength}.");
+            if (PathError(name, result.Tokens.Count > 0 ? result.Tokens[^1].Value : "") is string error) result.AddError(error);
         });
-        return Register(option, ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)]);
+        return Register(option, RefusedPaths);
     }
+
+    private static readonly string[] RefusedPaths = ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)];
+
+    // Why value is not a path someone meant, or null.
+    private static string? PathError(string name, string value) =>
+        string.IsNullOrWhiteSpace(value) ? $"{name} needs a path; got \"{value}\"."
+        : value.Any(char.IsControl) ? $"{name} holds a control character; got \"{Printable(value)}\"."
+        : value.StartsWith("--", StringComparison.Ordinal) ? $"{name} needs a path; got the option \"{Printable(value)}\" (write ./{Printable(value)} for a file of that name)."
+        : value.Length > MaxPathLength ? $"{name} is {value.Length} characters long; a path has at most {MaxPathLength}."
+        : null;
 
     /// <summary>Several paths (required), each checked like <see cref="Path"/>: <c>NAME A NAME B</c> or <c>NAME A B</c>.</summary>
     public static Option<string[]> Paths(string name, string description)
@@ -52,19 +54,9 @@ internal static class CommonOptions
         var option = new Option<string[]>(name) { Description = description, HelpName = "PATH", Required = true, AllowMultipleArgumentsPerToken = true };
         option.Validators.Add(result =>
         {
-            foreach (var token in result.Tokens)
-            {
-                string value = token.Value;
-                if (string.IsNullOrWhiteSpace(value)) result.AddError($"{name} needs a path; got \"{value}\".");
-                else if (value.Any(char.IsControl)) result.AddError($"{name} holds a control character; got \"{Printable(value)}\".");
-                else if (value.StartsWith("--", StringComparison.Ordinal))
-                    result.AddError($"{name} needs a path; got the option \"{Printable(value)}\" (write ./{Printable(value)} for a file of that name).");
-                else if (value.Length > MaxPathLength) result.AddError($"{name} is {value.Length} characters long; a path has at most {MaxPathLength}.");
-                else continue;
-                return;
-            }
+            if (result.Tokens.Select(t => PathError(name, t.Value)).FirstOrDefault(e => e is not null) is string error) result.AddError(error);
         });
-        return Register(option, ["", " ", "a\0b", "x\ny", "--json", new string('p', MaxPathLength + 1)]);
+        return Register(option, RefusedPaths);
     }
 
     /// <summary>The names corpus; when absent it is searched for (data/names.txt, then ../shared/data/names.txt).</summary>

@@ -115,6 +115,18 @@ internal static class EnsembleMerge
         return result;
     }
 
+    /// <summary>The merged network of <paramref name="members"/> (all of one <see cref="MlpConfig"/>), a network of its own.</summary>
+    public static MlpNetwork Merge(IReadOnlyList<MlpNetwork> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0) throw new ArgumentException("Merging needs at least one network.", nameof(members));
+        var member = members[0].Config;
+        var tensors = Merge(member, members.Select(n => (IReadOnlyDictionary<string, float[]>)n.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)).ToArray());
+        var merged = new MlpNetwork(Config(member, members.Count));
+        StateDictionary.Load(merged, TensorLayout.Expected(merged.Config).Select(s => new TensorValue(s.Name, s.Shape, tensors[s.Name])));
+        return merged;
+    }
+
     // Where member m's input column c of hidden layer i sits in the merged layer's input.
     private static int InputColumn(MlpConfig member, int layer, int m, int k, int c)
     {

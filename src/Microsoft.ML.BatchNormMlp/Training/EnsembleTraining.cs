@@ -86,10 +86,7 @@ internal static class EnsembleTraining
         cancellation.ThrowIfCancellationRequested();
 
         if (members == 1) return new Result(networks[0], results, results[0].ValidationLoss, clock.Elapsed);
-        var merged = new MlpNetwork(EnsembleMerge.Config(member, members));
-        var states = networks.Select(n => (IReadOnlyDictionary<string, float[]>)n.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)).ToArray();
-        var tensors = EnsembleMerge.Merge(member, states);
-        StateDictionary.Load(merged, TensorLayout.Expected(merged.Config).Select(s => new TensorValue(s.Name, s.Shape, tensors[s.Name])));
+        var merged = EnsembleMerge.Merge(networks);
         merged.Threads = options.Threads;
         double? validationLoss = validation is null ? null : merged.Evaluate(validation, options.EvaluationChunk);
         merged.ReleaseWorkspaces();

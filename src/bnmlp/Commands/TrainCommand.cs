@@ -158,10 +158,11 @@ internal static class TrainCommand
             Device = r.Device,
             EnsembleMembers = r.Ensemble > 0 ? r.Ensemble : preset.Members,
         };
-        if (options.EnsembleMembers > 1 && (r.Resume is not null || r.CheckpointEvery > 0 || r.Checkpoint is not null))
-            throw new UserErrorException($"An ensemble of {options.EnsembleMembers} takes no checkpoints (each member is a run of its own seed); drop --resume / --checkpoint-every / --checkpoint, or pass --ensemble 1.");
         if (options.EnsembleMembers > 1)
         {
+            // Before any output: a user error is one line.
+            if (r.Resume is not null || r.CheckpointEvery > 0 || r.Checkpoint is not null)
+                throw new UserErrorException($"An ensemble of {options.EnsembleMembers} takes no checkpoints (each member is a run of its own seed); drop --resume / --checkpoint-every / --checkpoint, or pass --ensemble 1.");
             try { EnsembleMerge.Config(preset.Config, options.EnsembleMembers); }
             catch (ArgumentException e) { throw new UserErrorException($"Cannot train an ensemble of {options.EnsembleMembers}: {e.Message.Split(" (Parameter")[0]}"); }
         }
@@ -191,8 +192,8 @@ internal static class TrainCommand
     private static (MlpNetwork, TrainingResult) TrainEnsemble(Preset preset, TrainingOptions options, Dataset train, Dataset? dev, CommandOutput output)
     {
         int k = options.EnsembleMembers;
-        var one = new MlpNetwork(preset.Config);
-        output.Line($"preset: {preset.Name}, an ensemble of {k} members of {one.ParameterCount} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}), "
+        int parameters = TensorLayout.Expected(preset.Config).Where(s => s.Role == TensorRole.Parameter).Sum(s => s.ElementCount);
+        output.Line($"preset: {preset.Name}, an ensemble of {k} members of {parameters} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}), "
             + $"{options.Steps} steps each, learning rate {CheckpointFile.Describe(options.LearningRate)}");
         using var interrupt = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
