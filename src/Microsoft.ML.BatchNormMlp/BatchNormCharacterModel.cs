@@ -104,7 +104,7 @@ public sealed class BatchNormCharacterModel : CharacterModel
     /// rounding; scoring it costs the member count times what scoring the members apart would. Averaging logits is
     /// the members' geometric-mean probability, renormalized.
     /// </summary>
-    /// <param name="members">Models of one architecture and vocabulary, e.g. the same preset trained from several seeds.</param>
+    /// <param name="members">Models of one architecture and vocabulary, e.g. the same preset trained from several seeds; their activations may differ (the merged model's <see cref="MlpConfig.ActivationGroups"/> keep each member's).</param>
     /// <exception cref="ArgumentException">No members, or members of different architectures or vocabularies, or an architecture that cannot be merged (an output BatchNorm, no hidden layer).</exception>
     public static BatchNormCharacterModel Merge(IReadOnlyList<BatchNormCharacterModel> members)
     {
@@ -113,17 +113,13 @@ public sealed class BatchNormCharacterModel : CharacterModel
         var first = members[0];
         for (int m = 1; m < members.Count; m++)
         {
-            if (!SameArchitecture(members[m].Configuration, first.Configuration))
-                throw new ArgumentException($"Model {m} has another architecture than model 0; only models of one architecture merge.", nameof(members));
+            if (!EnsembleMerge.Compatible(first.Configuration, members[m].Configuration))
+                throw new ArgumentException($"Model {m} has another architecture than model 0; only models that differ at most in their activations (with as many activation groups) merge.", nameof(members));
             if (!members[m].Vocabulary.Symbols.SequenceEqual(first.Vocabulary.Symbols))
                 throw new ArgumentException($"Model {m} has another vocabulary than model 0.", nameof(members));
         }
         return new BatchNormCharacterModel(EnsembleMerge.Merge(members.Select(m => m.Network).ToArray()), first.Vocabulary, training: null);
     }
-
-    // Records compare HiddenWidths by reference; architectures are equal when the widths are.
-    private static bool SameArchitecture(MlpConfig a, MlpConfig b) =>
-        a.HiddenWidths.SequenceEqual(b.HiddenWidths) && a with { HiddenWidths = b.HiddenWidths } == b;
 
     internal override ModelState ToModelState() => new(
         Configuration, Vocabulary.Symbols, false,

@@ -50,7 +50,7 @@ public sealed partial class BatchNormMlpTrainer
         /// <summary>Output width of each hidden layer, first to last (0 to <see cref="CharacterModelDefaults.MaxHiddenLayers"/> layers, each 1 to <see cref="CharacterModelDefaults.MaxWidth"/>).</summary>
         public IReadOnlyList<int>? HiddenWidths { get; set; }
 
-        /// <summary>The hidden nonlinearity.</summary>
+        /// <summary>The hidden nonlinearity (of every ensemble member too: setting it replaces the preset's <see cref="EnsembleActivations"/>).</summary>
         public Activation? Activation { get; set; }
 
         /// <summary>How hidden layers arrange Linear, BatchNorm, activation and residual add.</summary>
@@ -112,6 +112,15 @@ public sealed partial class BatchNormMlpTrainer
         /// and, for the merged model, K² times one member's scoring cost. Not with <see cref="Diagnostics"/>.
         /// </summary>
         public int? EnsembleMembers { get; set; }
+
+        /// <summary>
+        /// The ensemble members' activations in turn: member m uses <c>EnsembleActivations[m % Count]</c>. Members of
+        /// different activations err differently, so their mean is better than seeds alone make it (context 8: one
+        /// tanh and one ReLU network merged score below three tanh ones); the merged model keeps each member's in its
+        /// slice of the layers (<see cref="MlpConfig.ActivationGroups"/>). <see langword="null"/>: the preset's
+        /// (<c>quality</c>: Tanh, Relu), or every member <see cref="Activation"/> when that is set.
+        /// </summary>
+        public IReadOnlyList<Activation>? EnsembleActivations { get; set; }
 
         /// <summary>Rows per minibatch, drawn with replacement, 2 to <see cref="CharacterModelDefaults.MaxBatchSize"/>.</summary>
         public int? BatchSize { get; set; }
@@ -204,6 +213,14 @@ public sealed partial class BatchNormMlpTrainer
             Range(BatchSize, 2, CharacterModelDefaults.MaxBatchSize, nameof(BatchSize));
             Range(Steps, 1, CharacterModelDefaults.MaxSteps, nameof(Steps));
             Range(EnsembleMembers, 1, Training.TrainingOptions.MaxEnsembleMembers, nameof(EnsembleMembers));
+            if (EnsembleActivations is { } activations)
+            {
+                if (activations.Count == 0)
+                    throw new ArgumentException($"{Name(nameof(EnsembleActivations))} must be null or hold at least one activation; got an empty list.", nameof(EnsembleActivations));
+                for (int i = 0; i < activations.Count; i++)
+                    if (!Enum.IsDefined(activations[i]))
+                        throw new ArgumentOutOfRangeException(nameof(EnsembleActivations), activations[i], $"{Name(nameof(EnsembleActivations))}[{i}] is {(int)activations[i]}, not Tanh or Relu.");
+            }
             Range(ValidationInterval, 0, CharacterModelDefaults.MaxSteps, nameof(ValidationInterval));
             Range(ProgressInterval, 1, CharacterModelDefaults.MaxSteps, nameof(ProgressInterval));
             Range(Threads, 1, CharacterModelDefaults.MaxThreads, nameof(Threads));
@@ -297,6 +314,7 @@ public sealed partial class BatchNormMlpTrainer
                 Dropout = Dropout ?? t.Dropout,
                 EmaDecay = EmaDecay ?? t.EmaDecay,
                 EnsembleMembers = EnsembleMembers ?? preset.Members,
+                EnsembleActivations = EnsembleActivations?.ToArray() ?? (Activation is null ? t.EnsembleActivations : null),
                 ValidationEvery = ValidationInterval,
                 ProgressEvery = ProgressInterval ?? Math.Clamp(steps / 100, 1, 1000),
                 Threads = Threads ?? contextThreads,

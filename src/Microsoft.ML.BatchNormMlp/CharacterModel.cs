@@ -336,7 +336,7 @@ public abstract class CharacterModel
     public override string ToString()
     {
         var c = Configuration;
-        return $"{(IsFolded ? "folded " : "")}character model: {Vocabulary.Count} symbols, context {c.ContextLength}, embedding {c.EmbeddingWidth}, hidden [{string.Join(", ", c.HiddenWidths)}] {c.Activation}, {c.BlockStyle}{(c.Residual ? " residual" : "")}{(c.HiddenBatchNorm ? ", BatchNorm" : "")}";
+        return $"{(IsFolded ? "folded " : "")}character model: {Vocabulary.Count} symbols, context {c.ContextLength}, embedding {c.EmbeddingWidth}, hidden [{string.Join(", ", c.HiddenWidths)}] {(c.ActivationGroups is { } g ? $"groups of {string.Join("/", g)}" : c.Activation)}, {c.BlockStyle}{(c.Residual ? " residual" : "")}{(c.HiddenBatchNorm ? ", BatchNorm" : "")}";
     }
 
     private protected void CheckCompatible(CharacterDataset data, string parameter)

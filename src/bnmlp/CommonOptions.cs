@@ -216,6 +216,29 @@ internal static class CommonOptions
             string.Join(',', Enumerable.Repeat("1", maxCount + 1))]);
     }
 
+    /// <summary>A comma-separated list of 1 to <paramref name="maxCount"/> names of a fixed set (like <c>tanh,relu</c>); absent: null.</summary>
+    public static Option<string[]?> ChoiceList(string name, IReadOnlyList<string> choices, int maxCount, string description)
+    {
+        var option = new Option<string[]?>(name)
+        {
+            Description = $"{description} (comma-separated, up to {maxCount} of {string.Join(", ", choices)}).",
+            HelpName = "NAME,NAME,...",
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+                string[] parts = token.Split(',');
+                if (parts.Length > maxCount || parts.Any(p => !choices.Contains(p, StringComparer.Ordinal)))
+                {
+                    result.AddError($"{name} must be up to {maxCount} comma-separated names, each one of {string.Join(", ", choices)}; got \"{Printable(token)}\".");
+                    return null;
+                }
+                return parts;
+            },
+        };
+        return Register(option, ["", "nope", choices[0] + ",", "," + choices[0], choices[0] + ",," + choices[0], choices[0].ToUpperInvariant(),
+            string.Join(',', Enumerable.Repeat(choices[0], maxCount + 1))]);
+    }
+
     /// <summary>A training device in PyTorch's spelling: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> (whether it exists is checked when training starts).</summary>
     public static Option<string> Device(string description)
     {

@@ -24,6 +24,8 @@ internal sealed class FoldedMlp
     private readonly Layer[] _hidden;
     private readonly Layer _output;
     private readonly int _maxWidth;
+    private readonly FusedActivation _activation;
+    private readonly FusedActivation[]? _groups;   // MlpConfig.ActivationGroups; null: _activation for every unit
 
     public FoldedMlp(ModelState folded)
     {
@@ -37,6 +39,8 @@ internal sealed class FoldedMlp
                 throw new ArgumentException($"Tensor '{spec.Name}' is missing or does not hold {spec.ElementCount} floats.", nameof(folded));
 
         Model = folded;
+        _activation = Fused(c.Activation);
+        _groups = c.ActivationGroups?.Select(Fused).ToArray();
         _embedding = c.IsDense ? null : t["embedding.weight"];
         int width = c.InputWidth;
         _maxWidth = width;
@@ -141,7 +145,7 @@ internal sealed class FoldedMlp
                 if (post)
                 {
                     Linear(h, layer, y, n);
-                    Activate(y, c.Activation);
+                    Activate(y, layer.Outputs);
                 }
                 else if (i == 0)
                 {
@@ -160,7 +164,7 @@ internal sealed class FoldedMlp
                         }
                         else h.Slice(r * width, width).CopyTo(row);
                     }
-                    Activate(act, c.Activation);
+                    Activate(act, width);
                     Linear(act, layer, y, n);
                 }
 
@@ -184,6 +188,12 @@ internal sealed class FoldedMlp
         Gemm.MultiplyNT(x, layer.Weight, y, n, layer.Outputs, layer.Inputs, bias: layer.Bias);
 
     // The training path's activation kernels (its own tanh, 2.4x TensorPrimitives.Tanh), so folding speeds inference up.
-    private static void Activate(Span<float> v, Activation activation) =>
-        Activations.Forward(activation == Activation.Tanh ? FusedActivation.Tanh : FusedActivation.Relu, v, v);
+    // v is [n, width]; with activation groups each row's equal slices apply their own.
+    private void Activate(Span<float> v, int width)
+    {
+        if (_groups is null) Activations.Forward(_activation, v, v);
+        else Activations.Forward(_groups, v, v, width);
+    }
+
+    private static FusedActivation Fused(Activation a) => a == Activation.Tanh ? FusedActivation.Tanh : FusedActivation.Relu;
 }

@@ -9,8 +9,10 @@ namespace Microsoft.ML.BatchNormMlp.Export;
 /// <c>{"context_length":3,"vocabulary_size":27,"embedding_width":10,"dense_input_width":0,"output_width":27,
 /// "hidden_widths":[200],"activation":"tanh","block_style":"post_activation","residual":false,"hidden_bias":false,
 /// "hidden_batch_norm":true,"output_bias":true,"output_batch_norm":false,"batch_norm_epsilon":1e-05,
-/// "batch_norm_momentum":0.1}</c>. Reading is strict: every key is required, none other is allowed, and values
-/// must describe a buildable network.
+/// "batch_norm_momentum":0.1}</c>, and <c>"activation_groups":["tanh","relu"]</c> only where the network has them
+/// (<see cref="MlpConfig.ActivationGroups"/>: a merged ensemble of members of different activations), so that every
+/// other model's file is what it was before that key existed. Reading is strict: every key but that one is
+/// required, none other is allowed, and values must describe a buildable network.
 /// </summary>
 internal static class MlpConfigJson
 {
@@ -20,6 +22,8 @@ internal static class MlpConfigJson
         "activation", "block_style", "residual", "hidden_bias", "hidden_batch_norm", "output_bias", "output_batch_norm",
         "batch_norm_epsilon", "batch_norm_momentum",
     ];
+
+    private const string GroupsKey = "activation_groups";
 
     private const int MaxWidth = 1 << 24; // far above any real layer; keeps products of two widths inside a long
     private const int MaxLayers = 10_000;
@@ -38,7 +42,13 @@ internal static class MlpConfigJson
             json.WriteStartArray("hidden_widths");
             foreach (int w in c.HiddenWidths) json.WriteNumberValue(w);
             json.WriteEndArray();
-            json.WriteString("activation", c.Activation switch { Activation.Tanh => "tanh", Activation.Relu => "relu", _ => throw new ArgumentOutOfRangeException(nameof(c)) });
+            json.WriteString("activation", Name(c.Activation));
+            if (c.ActivationGroups is { } groups)
+            {
+                json.WriteStartArray(GroupsKey);
+                foreach (var g in groups) json.WriteStringValue(Name(g));
+                json.WriteEndArray();
+            }
             json.WriteString("block_style", c.BlockStyle switch { BlockStyle.PostActivation => "post_activation", BlockStyle.PreActivation => "pre_activation", _ => throw new ArgumentOutOfRangeException(nameof(c)) });
             json.WriteBoolean("residual", c.Residual);
             json.WriteBoolean("hidden_bias", c.HiddenBias);
@@ -51,6 +61,15 @@ internal static class MlpConfigJson
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    private static string Name(Activation a) => a switch { Activation.Tanh => "tanh", Activation.Relu => "relu", _ => throw new ArgumentOutOfRangeException(nameof(a), a, "Unknown activation.") };
+
+    private static Activation ParseActivation(string text, string where) => text switch
+    {
+        "tanh" => Activation.Tanh,
+        "relu" => Activation.Relu,
+        _ => throw new FormatException($"{where} is '{SafeTensors.Show(text)}', not 'tanh' or 'relu'"),
+    };
 
     /// <exception cref="FormatException">The text is not a complete, valid config; the message names the key.</exception>
     public static MlpConfig Read(string text)
@@ -78,7 +97,7 @@ internal static class MlpConfigJson
             var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject())
             {
-                if (Array.IndexOf(Keys, p.Name) < 0) throw new FormatException($"unexpected key '{SafeTensors.Show(p.Name)}'");
+                if (Array.IndexOf(Keys, p.Name) < 0 && p.Name != GroupsKey) throw new FormatException($"unexpected key '{SafeTensors.Show(p.Name)}'");
                 if (!values.TryAdd(p.Name, p.Value)) throw new FormatException($"key '{SafeTensors.Show(p.Name)}' appears twice");
             }
             foreach (var key in Keys)
@@ -119,6 +138,18 @@ internal static class MlpConfigJson
                 widths.Add(n);
             }
 
+            List<Activation> Groups(JsonElement element)
+            {
+                if (element.ValueKind != JsonValueKind.Array || element.GetArrayLength() is 0 or > MaxWidth)
+                    throw new FormatException($"'{GroupsKey}' is not an array of 1 to {MaxWidth} activations");
+                var list = new List<Activation>();
+                foreach (var g in element.EnumerateArray())
+                    list.Add(g.ValueKind == JsonValueKind.String
+                        ? ParseActivation(g.GetString()!, $"'{GroupsKey}' entry {list.Count}")
+                        : throw new FormatException($"'{GroupsKey}' entry {list.Count} is {SafeTensors.Show(g.GetRawText())}, not a string"));
+                return list;
+            }
+
             var config = new MlpConfig
             {
                 ContextLength = Int("context_length", 0),
@@ -127,12 +158,8 @@ internal static class MlpConfigJson
                 DenseInputWidth = Int("dense_input_width", 0),
                 OutputWidth = Int("output_width", 1),
                 HiddenWidths = widths,
-                Activation = Text("activation") switch
-                {
-                    "tanh" => Activation.Tanh,
-                    "relu" => Activation.Relu,
-                    var a => throw new FormatException($"'activation' is '{SafeTensors.Show(a)}', not 'tanh' or 'relu'"),
-                },
+                Activation = ParseActivation(Text("activation"), "'activation'"),
+                ActivationGroups = values.TryGetValue(GroupsKey, out var groups) ? Groups(groups) : null,
                 BlockStyle = Text("block_style") switch
                 {
                     "post_activation" => BlockStyle.PostActivation,
@@ -183,6 +210,6 @@ internal static class MlpConfigJson
             return $"'context_length' x 'embedding_width' exceeds {MaxWidth}";
         if (c.BlockStyle == BlockStyle.PreActivation && c.HiddenWidths.Count == 0)
             return "a pre-activation network needs at least one hidden width (its stem)";
-        return null;
+        return c.ActivationGroupsProblem() is string problem ? $"'{GroupsKey}': {problem}" : null;
     }
 }

@@ -1,12 +1,13 @@
 namespace Microsoft.ML.BatchNormMlp.Model;
 
 /// <summary>
-/// Puts K networks of one architecture side by side as a single network of the same kind whose logits are the mean
-/// of theirs: an ensemble that is one ordinary model (one file; evaluated, folded, exported and loaded by the code
+/// Puts K networks of one architecture (their activations may differ) side by side as a single network of the same
+/// kind whose logits are the mean of theirs: an ensemble that is one ordinary model (one file; evaluated, folded, exported and loaded by the code
 /// every model goes through). Member k owns the k-th slice of every layer: the k-th E columns of each context
 /// position's embedding, the k-th block of every hidden width; every hidden Linear is block-diagonal (zeros between
 /// members), so no member reads another's features, and BatchNorm, the activation and the residual add work feature
-/// by feature, so each block computes exactly what its member computed. The output Linear reads all blocks with
+/// by feature, so each block computes exactly what its member computed; members of different activations make a
+/// network of <see cref="MlpConfig.ActivationGroups"/>, each member's block keeping its own. The output Linear reads all blocks with
 /// each member's weights divided by K and averages the biases: logits = (1/K)·Σ logits_k. Averaging logits is the
 /// geometric mean of the members' probabilities, renormalized (a product of experts), not the arithmetic mean.
 /// <para>
@@ -17,24 +18,53 @@ namespace Microsoft.ML.BatchNormMlp.Model;
 /// </summary>
 internal static class EnsembleMerge
 {
-    /// <summary>The merged architecture: every width (embedding or hidden) times the member count.</summary>
+    /// <summary>The merged architecture of <paramref name="members"/> copies of <paramref name="member"/>.</summary>
     public static MlpConfig Config(MlpConfig member, int members)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(members, 1);
+        return Config(Enumerable.Repeat(member, members).ToArray());
+    }
+
+    /// <summary>
+    /// The merged architecture: every width (embedding or hidden) times the member count, and the members'
+    /// activation groups one after another (none when every member has the same single activation).
+    /// </summary>
+    /// <exception cref="ArgumentException">The members differ in anything but their activations (or in how many groups they have), or cannot be merged.</exception>
+    public static MlpConfig Config(IReadOnlyList<MlpConfig> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0) throw new ArgumentException("Merging needs at least one network.", nameof(members));
+        var member = members[0];
         if (member.OutputBatchNorm)
-            throw new ArgumentException("An output BatchNorm normalizes each member's logits before they would be averaged; networks with one cannot be merged.", nameof(member));
+            throw new ArgumentException("An output BatchNorm normalizes each member's logits before they would be averaged; networks with one cannot be merged.", nameof(members));
         if (member.HiddenWidths.Count == 0)
-            throw new ArgumentException("Networks without hidden layers are linear models: average their weights instead of merging them.", nameof(member));
+            throw new ArgumentException("Networks without hidden layers are linear models: average their weights instead of merging them.", nameof(members));
+        for (int m = 1; m < members.Count; m++)
+            if (!Compatible(member, members[m]))
+                throw new ArgumentException($"Member {m} has another architecture than member 0; only networks that differ at most in their activations (with as many activation groups) merge.", nameof(members));
+        var activations = members.SelectMany(c => c.EffectiveActivations).ToArray();
+        int k = members.Count;
         return member with
         {
-            EmbeddingWidth = member.IsDense ? member.EmbeddingWidth : member.EmbeddingWidth * members,
-            HiddenWidths = member.HiddenWidths.Select(w => w * members).ToArray(),
+            EmbeddingWidth = member.IsDense ? member.EmbeddingWidth : member.EmbeddingWidth * k,
+            HiddenWidths = member.HiddenWidths.Select(w => w * k).ToArray(),
+            Activation = activations[0],
+            ActivationGroups = activations.All(a => a == activations[0]) ? null : activations,
         };
     }
 
     /// <summary>
+    /// Whether <paramref name="b"/> merges with <paramref name="a"/>: the same architecture but for the activations,
+    /// and as many activation groups (a block of another shape, or groups of another width, would not line up).
+    /// </summary>
+    public static bool Compatible(MlpConfig a, MlpConfig b) =>
+        (b with { Activation = a.Activation, ActivationGroups = a.ActivationGroups }).SameArchitecture(a)
+        && a.EffectiveActivations.Count == b.EffectiveActivations.Count;
+
+    /// <summary>
     /// Merges the members' state dictionaries (unfolded, by <see cref="TensorLayout.Expected"/> name) into the state
-    /// dictionary of a network of <see cref="Config"/>.
+    /// dictionary of a network of <see cref="Config(IReadOnlyList{MlpConfig})"/>; the tensors' shapes do not depend on
+    /// the activations, so one member's config describes them all.
     /// </summary>
     public static Dictionary<string, float[]> Merge(MlpConfig member, IReadOnlyList<IReadOnlyDictionary<string, float[]>> states)
     {
@@ -115,14 +145,14 @@ internal static class EnsembleMerge
         return result;
     }
 
-    /// <summary>The merged network of <paramref name="members"/> (all of one <see cref="MlpConfig"/>), a network of its own.</summary>
+    /// <summary>The merged network of <paramref name="members"/> (of one architecture but for their activations), a network of its own.</summary>
     public static MlpNetwork Merge(IReadOnlyList<MlpNetwork> members)
     {
         ArgumentNullException.ThrowIfNull(members);
         if (members.Count == 0) throw new ArgumentException("Merging needs at least one network.", nameof(members));
-        var member = members[0].Config;
-        var tensors = Merge(member, members.Select(n => (IReadOnlyDictionary<string, float[]>)n.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)).ToArray());
-        var merged = new MlpNetwork(Config(member, members.Count));
+        var config = Config(members.Select(n => n.Config).ToArray());
+        var tensors = Merge(members[0].Config, members.Select(n => (IReadOnlyDictionary<string, float[]>)n.Tensors.ToDictionary(t => t.Name, t => t.Data, StringComparer.Ordinal)).ToArray());
+        var merged = new MlpNetwork(config);
         StateDictionary.Load(merged, TensorLayout.Expected(merged.Config).Select(s => new TensorValue(s.Name, s.Shape, tensors[s.Name])));
         return merged;
     }

@@ -42,8 +42,17 @@ public sealed record MlpConfig
     /// <summary>Output width of each hidden Linear layer, first to last.</summary>
     public IReadOnlyList<int> HiddenWidths { get; init; } = [200];
 
-    /// <summary>Hidden nonlinearity.</summary>
+    /// <summary>Hidden nonlinearity (of every hidden unit unless <see cref="ActivationGroups"/> says otherwise).</summary>
     public Activation Activation { get; init; } = Activation.Tanh;
+
+    /// <summary>
+    /// <see langword="null"/> (the usual): every hidden unit applies <see cref="Activation"/>. Otherwise every hidden
+    /// layer's units split into this many equal consecutive groups, group g applying <c>ActivationGroups[g]</c> (and
+    /// <see cref="Activation"/> is ignored). Merging networks of different activations into one makes such a network
+    /// (<see cref="BatchNormCharacterModel.Merge"/>): each member keeps its own nonlinearity in its slice of the layers.
+    /// Every hidden width must divide by the group count.
+    /// </summary>
+    public IReadOnlyList<Activation>? ActivationGroups { get; init; }
 
     /// <summary>Block arrangement of the hidden layers.</summary>
     public BlockStyle BlockStyle { get; init; } = BlockStyle.PostActivation;
@@ -74,4 +83,32 @@ public sealed record MlpConfig
 
     /// <summary>True when the model reads dense float rows instead of symbol ids.</summary>
     public bool IsDense => DenseInputWidth > 0;
+
+    /// <summary>The nonlinearity of each group of hidden units: <see cref="ActivationGroups"/>, or one group of <see cref="Activation"/>.</summary>
+    internal IReadOnlyList<Activation> EffectiveActivations => ActivationGroups ?? [Activation];
+
+    /// <summary>
+    /// Whether the two describe the same network. The record's own equality compares the lists
+    /// (<see cref="HiddenWidths"/>, <see cref="ActivationGroups"/>) by reference; this compares their elements.
+    /// </summary>
+    internal bool SameArchitecture(MlpConfig other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return HiddenWidths.SequenceEqual(other.HiddenWidths)
+            && (ActivationGroups is null ? other.ActivationGroups is null : other.ActivationGroups is not null && ActivationGroups.SequenceEqual(other.ActivationGroups))
+            && this with { HiddenWidths = other.HiddenWidths, ActivationGroups = other.ActivationGroups } == other;
+    }
+
+    /// <summary>Why <see cref="MlpConfig.ActivationGroups"/> cannot split its hidden layers, or null when they can (or are absent).</summary>
+    internal string? ActivationGroupsProblem()
+    {
+        if (ActivationGroups is not { } groups) return null;
+        if (groups.Count == 0) return "an empty list (leave it null for one activation)";
+        for (int g = 0; g < groups.Count; g++)
+            if (!Enum.IsDefined(groups[g])) return $"entry {g} is {(int)groups[g]}, not tanh or relu";
+        for (int i = 0; i < HiddenWidths.Count; i++)
+            if (HiddenWidths[i] % groups.Count != 0)
+                return $"hidden width {i} ({HiddenWidths[i]}) does not split into {groups.Count} equal groups";
+        return null;
+    }
 }

@@ -23,6 +23,7 @@ internal sealed class MlpNetwork
     private readonly Dictionary<int, Workspace> _workspaces = [];
     private readonly Dictionary<int, Workspace> _forwardOnly = [];
     private readonly FusedActivation _act;
+    private readonly FusedActivation[]? _groups;     // per group of hidden units (MlpConfig.ActivationGroups); null: _act for all
     private readonly int[] _inputWidths;
     private readonly bool[] _adds;
     private Workspace? _last;
@@ -34,12 +35,8 @@ internal sealed class MlpNetwork
         ArgumentNullException.ThrowIfNull(config);
         Validate(config);
         Config = config;
-        _act = config.Activation switch
-        {
-            Activation.Tanh => FusedActivation.Tanh,
-            Activation.Relu => FusedActivation.Relu,
-            _ => throw new ArgumentOutOfRangeException(nameof(config), config.Activation, "Unknown activation."),
-        };
+        _act = Fused(config.Activation);
+        _groups = config.ActivationGroups?.Select(Fused).ToArray();
         var tensors = new List<NamedTensor>();
         if (!config.IsDense)
         {
@@ -280,12 +277,36 @@ internal sealed class MlpNetwork
         return ws.Logits.AsSpan(0, k);
     }
 
-    // Stateless selects the evaluation path that writes no layer state (BatchNorm1d.Infer).
+    private static FusedActivation Fused(Activation activation) => activation switch
+    {
+        Activation.Tanh => FusedActivation.Tanh,
+        Activation.Relu => FusedActivation.Relu,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
+
+    // Stateless selects the evaluation path that writes no layer state (BatchNorm1d.Infer). Activation groups cannot
+    // fuse into the norm's kernel (it applies one nonlinearity to the whole row): the norm runs without one, then each group.
     private void NormalizeAndActivate(BatchNorm1d? norm, ReadOnlySpan<float> x, Span<float> y, int batch, bool training, bool stateless)
     {
-        if (norm is null) Activations.Forward(_act, x, y);
-        else if (stateless) norm.Infer(x, y, batch, _act);
-        else norm.Forward(x, y, batch, training, _act);
+        var fused = _groups is null ? _act : FusedActivation.None;
+        if (norm is null) Activations.Forward(fused, x, y);
+        else if (stateless) norm.Infer(x, y, batch, fused);
+        else norm.Forward(x, y, batch, training, fused);
+        if (_groups is not null) Activations.Forward(_groups, y[..x.Length], y, x.Length / batch);
+    }
+
+    // dz (+)= ∂/∂x of act(bn(x)) applied to dy (the norm may be absent); dy is overwritten when the network has activation groups.
+    private void BackwardNormAndActivation(BatchNorm1d? norm, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, bool accumulate)
+    {
+        if (_groups is null)
+        {
+            if (norm is not null) norm.Backward(x, y, dy, dx, batch, _act, accumulateDx: accumulate);
+            else Activations.Backward(_act, y, dy, dx, accumulate);
+            return;
+        }
+        if (norm is null) { Activations.Backward(_groups, y, dy, dx, dy.Length / batch, accumulate); return; }
+        Activations.Backward(_groups, y, dy, dy, dy.Length / batch);
+        norm.Backward(x, y, dy, dx, batch, FusedActivation.None, accumulateDx: accumulate);
     }
 
     /// <summary>
@@ -338,7 +359,13 @@ internal sealed class MlpNetwork
                     Layers.Dropout.Backward(dStream, ws.Mask[i].AsSpan(0, batch * o), masked);
                     dy = masked;
                 }
-                if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dy, dz, batch, _act);
+                if (_groups is not null)
+                {
+                    // The groups' derivative first, into dz (dy may be the stream's gradient, which the residual add still needs).
+                    Activations.Backward(_groups, ws.Activated[i].AsSpan(0, batch * o), dy, dz, o);
+                    if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dz, dz, batch, FusedActivation.None);
+                }
+                else if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dy, dz, batch, _act);
                 else Activations.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dy, dz);
                 if (_adds[i]) lin.Backward(hPrev, dz, cur, batch, accumulateDx: true, threads: t);   // the stream's own gradient stays in cur
                 else
@@ -360,11 +387,7 @@ internal sealed class MlpNetwork
                 if (dropped) Layers.Dropout.Backward(da, ws.Mask[i].AsSpan(0, batch * w), da);
                 float[] target = _adds[i] ? cur : other;
                 var dPrev = target.AsSpan(0, batch * w);
-                if (norm is not null) norm.Backward(hPrev, a, da, dPrev, batch, _act, accumulateDx: _adds[i]);
-                else
-                {
-                    Activations.Backward(_act, a.AsSpan(0, batch * w), da, dPrev, accumulate: _adds[i]);
-                }
+                BackwardNormAndActivation(norm, hPrev.AsSpan(0, batch * w), a.AsSpan(0, batch * w), da, dPrev, batch, _adds[i]);
                 if (!_adds[i]) (cur, other) = (other, cur);
             }
             Ready(sink, _hiddenParameters[i]);
@@ -556,11 +579,7 @@ internal sealed class MlpNetwork
         ? new float[rows * width]
         : throw new ArgumentException($"Calibration holds the whole set's activations: {rows} rows of width {width} exceed one array.");
 
-    private void NormalizeAndActivateInPlace(BatchNorm1d? norm, Span<float> x, int rows)
-    {
-        if (norm is not null) norm.Forward(x, x, rows, training: false, _act);
-        else Activations.Forward(_act, x, x);
-    }
+    private void NormalizeAndActivateInPlace(BatchNorm1d? norm, Span<float> x, int rows) => NormalizeAndActivate(norm, x, x, rows, training: false, stateless: false);
 
     // A unit's parameters are contiguous in Parameters (layout order); null entries are absent tensors.
     private static (int First, int Count) RangeOf(Parameter[] all, params Parameter?[] unit)
@@ -607,6 +626,7 @@ internal sealed class MlpNetwork
             if (c.HiddenWidths[i] <= 0) throw new ArgumentException($"MlpConfig.HiddenWidths[{i}] must be positive, not {c.HiddenWidths[i]}.");
         if (c.BlockStyle == BlockStyle.PreActivation && c.HiddenWidths.Count == 0)
             throw new ArgumentException("A pre-activation network needs at least the stem layer in HiddenWidths.");
+        if (c.ActivationGroupsProblem() is string problem) throw new ArgumentException($"MlpConfig.ActivationGroups: {problem}.");
     }
 
     private void CheckAgainstLayout()

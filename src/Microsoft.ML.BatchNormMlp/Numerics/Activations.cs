@@ -73,6 +73,38 @@ internal static class Activations
         }
     }
 
+    /// <summary>
+    /// y = act_g(x) where every row of <paramref name="width"/> values splits into <c>groups.Length</c> equal
+    /// consecutive slices and slice g applies <c>groups[g]</c> (a network with <see cref="MlpConfig.ActivationGroups"/>);
+    /// x and y may be the same buffer.
+    /// </summary>
+    public static void Forward(ReadOnlySpan<FusedActivation> groups, ReadOnlySpan<float> x, Span<float> y, int width)
+    {
+        Check(y.Length, x.Length, nameof(y));
+        int slice = GroupWidth(groups.Length, width, x.Length);
+        for (int at = 0; at < x.Length; at += width)
+            for (int g = 0; g < groups.Length; g++)
+                Forward(groups[g], x.Slice(at + g * slice, slice), y.Slice(at + g * slice, slice));
+    }
+
+    /// <summary>dx (+)= dy · act_g'(from y), with the groups of <see cref="Forward(ReadOnlySpan{FusedActivation}, ReadOnlySpan{float}, Span{float}, int)"/>; dx may be dy itself when not accumulating.</summary>
+    public static void Backward(ReadOnlySpan<FusedActivation> groups, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int width, bool accumulate = false)
+    {
+        Check(y.Length, dy.Length, nameof(y));
+        Check(dx.Length, dy.Length, nameof(dx));
+        int slice = GroupWidth(groups.Length, width, dy.Length);
+        for (int at = 0; at < dy.Length; at += width)
+            for (int g = 0; g < groups.Length; g++)
+                Backward(groups[g], y.Slice(at + g * slice, slice), dy.Slice(at + g * slice, slice), dx.Slice(at + g * slice, slice), accumulate);
+    }
+
+    private static int GroupWidth(int groups, int width, int length)
+    {
+        if (groups <= 0 || width <= 0 || width % groups != 0 || length % width != 0)
+            throw new ArgumentException($"{length} values in rows of {width} do not split into {groups} equal activation groups.");
+        return width / groups;
+    }
+
     private static void Check(int actual, int required, string name)
     {
         if (actual < required)

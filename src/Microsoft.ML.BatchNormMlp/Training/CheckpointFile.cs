@@ -175,6 +175,8 @@ internal static class CheckpointFile
         if (!c.HiddenWidths.SequenceEqual(config.HiddenWidths))
             list.Add($"the checkpoint has hidden widths [{string.Join(", ", c.HiddenWidths)}], the run asks for [{string.Join(", ", config.HiddenWidths)}]");
         Compare("activation", c.Activation, config.Activation);
+        if ((c.ActivationGroups ?? config.ActivationGroups) is not null && !c.EffectiveActivations.SequenceEqual(config.EffectiveActivations))
+            list.Add($"the checkpoint has activation groups [{string.Join(", ", c.EffectiveActivations)}], the run asks for [{string.Join(", ", config.EffectiveActivations)}]");
         Compare("block style", c.BlockStyle, config.BlockStyle);
         Compare("residual streams", c.Residual, config.Residual, OnOff);
         Compare("hidden bias", c.HiddenBias, config.HiddenBias, OnOff);

@@ -6,8 +6,9 @@ namespace Microsoft.ML.BatchNormMlp.Training;
 
 /// <summary>
 /// Trains K members of one architecture from K seeds and merges them into one network (<see cref="EnsembleMerge"/>):
-/// member m is the single run of seed + m (initialization and sampler alike), so member 0 is exactly the model a
-/// single run at that seed trains. Members train at the same time, each on a thread of its own with
+/// member m is the single run of seed + m (initialization and sampler alike) with the activation
+/// <see cref="TrainingOptions.EnsembleActivations"/> gives it, so member 0 is exactly the model a single run at that
+/// seed and activation trains. Members train at the same time, each on a thread of its own with
 /// <see cref="TrainingOptions.Threads"/> threads for its products, as many at once as the machine has cores for
 /// (managed engine; TorchSharp members run one after another, libtorch keeping its own threads). Each member's tensors
 /// depend only on its seed and thread count, so the merged network is the same however many run at once.
@@ -23,7 +24,7 @@ internal static class EnsembleTraining
             Members.Sum(r => r.Steps) / Math.Max(Elapsed.TotalSeconds, 1e-9), Elapsed);
     }
 
-    /// <param name="member">The architecture of each member.</param>
+    /// <param name="member">The architecture of each member (its activation replaced by <see cref="TrainingOptions.EnsembleActivations"/>, if set).</param>
     /// <param name="init">Their initialization.</param>
     /// <param name="options">Each member's training options (member m uses <c>Seed + m</c>) and <see cref="TrainingOptions.EnsembleMembers"/>, how many.</param>
     /// <param name="initSeed">Member m initializes from <c>Rng(initSeed + m)</c>.</param>
@@ -40,7 +41,7 @@ internal static class EnsembleTraining
         int members = options.EnsembleMembers;
         if (members > 1)
         {
-            EnsembleMerge.Config(member, members);   // fails now, not after the training, for an architecture that cannot merge
+            MergedConfig(member, options);   // fails now, not after the training, for an architecture that cannot merge
             if (options.CheckpointPath is not null)
                 throw new ArgumentException("An ensemble run takes no checkpoints (each member is a run of its own seed): train without a checkpoint path, or train the members apart and merge them.", nameof(options));
         }
@@ -59,7 +60,7 @@ internal static class EnsembleTraining
             {
                 try
                 {
-                    var network = new MlpNetwork(member);
+                    var network = new MlpNetwork(MemberConfig(member, options, m));
                     Initialization.Initialize(network, init, new Rng(unchecked(initSeed + (ulong)m)));
                     using var trainer = new Trainer(network, options with { Seed = unchecked(options.Seed + (ulong)m), EnsembleMembers = 1 });
                     results[m] = trainer.Train(train, validation, progress?.Invoke(m), stop.Token);
@@ -92,4 +93,18 @@ internal static class EnsembleTraining
         merged.ReleaseWorkspaces();
         return new Result(merged, results, validationLoss, clock.Elapsed);
     }
+
+    /// <summary>Member m's architecture: <paramref name="member"/> with the activation <see cref="TrainingOptions.EnsembleActivations"/> gives it in turn.</summary>
+    public static MlpConfig MemberConfig(MlpConfig member, TrainingOptions options, int m)
+    {
+        ArgumentNullException.ThrowIfNull(member); ArgumentNullException.ThrowIfNull(options);
+        return options.EnsembleActivations is { Count: > 0 } activations
+            ? member with { Activation = activations[m % activations.Count], ActivationGroups = null }
+            : member;
+    }
+
+    /// <summary>The architecture the run's merged network will have (<see cref="EnsembleMerge.Config(IReadOnlyList{MlpConfig})"/> of the members').</summary>
+    /// <exception cref="ArgumentException">The members cannot merge.</exception>
+    public static MlpConfig MergedConfig(MlpConfig member, TrainingOptions options) =>
+        EnsembleMerge.Config(Enumerable.Range(0, options.EnsembleMembers).Select(m => MemberConfig(member, options, m)).ToArray());
 }

@@ -62,6 +62,13 @@ internal sealed record TrainingOptions
     /// </summary>
     public int EnsembleMembers { get; init; } = 1;
 
+    /// <summary>
+    /// The members' activations in turn: member m of an ensemble uses <c>EnsembleActivations[m % Count]</c> in place
+    /// of the architecture's; null: every member the architecture's. Members of different activations are less alike
+    /// than seeds alone make them, and merge into one network with <see cref="MlpConfig.ActivationGroups"/>.
+    /// </summary>
+    public IReadOnlyList<Activation>? EnsembleActivations { get; init; }
+
     /// <summary>Evaluate the validation set every this many steps (and after the last); 0 only after the last.</summary>
     public int ValidationEvery { get; init; }
 
@@ -117,6 +124,8 @@ internal sealed record TrainingOptions
             throw new ArgumentException("CheckpointEvery needs a CheckpointPath to write to.", nameof(CheckpointPath));
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
         if (EnsembleMembers is < 1 or > MaxEnsembleMembers) throw new ArgumentOutOfRangeException(nameof(EnsembleMembers), EnsembleMembers, $"EnsembleMembers must be between 1 and {MaxEnsembleMembers}.");
+        if (EnsembleActivations is { } activations && (activations.Count == 0 || activations.Any(a => !Enum.IsDefined(a))))
+            throw new ArgumentException("EnsembleActivations must be null or hold at least one of Tanh and Relu.", nameof(EnsembleActivations));
         if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "EmaDecay must be in [0, 1).");
         ArgumentNullException.ThrowIfNull(LearningRate);
         if (!Enum.IsDefined(Engine)) throw new ArgumentOutOfRangeException(nameof(Engine), Engine, "Engine must be Auto, Managed or TorchSharp.");

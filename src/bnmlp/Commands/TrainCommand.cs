@@ -47,7 +47,9 @@ internal static class TrainCommand
         Option<int> embedding = CommonOptions.Int("--embedding", 0, 0, CharacterModelDefaults.MaxWidth, "Embedding width per symbol; 0 keeps the preset's");
         Option<int[]?> hidden = CommonOptions.IntList("--hidden", 1, CharacterModelDefaults.MaxWidth, CharacterModelDefaults.MaxHiddenLayers,
             "Hidden layer widths, first to last, e.g. 200,200");
-        Option<string> activation = CommonOptions.Choice("--activation", "tanh", ["tanh", "relu"], "Hidden nonlinearity");
+        Option<string> activation = CommonOptions.Choice("--activation", "tanh", ["tanh", "relu"], "Hidden nonlinearity (of every ensemble member: it replaces the preset's member activations)");
+        Option<string[]?> memberActivations = CommonOptions.ChoiceList("--ensemble-activations", ["tanh", "relu"], TrainingOptions.MaxEnsembleMembers,
+            "The ensemble members' nonlinearities in turn (member m: entry m mod count), e.g. tanh,relu; default: the preset's (quality: tanh,relu)");
         Option<string> block = CommonOptions.Choice("--block", "post", ["post", "pre"], "Block style: post-activation act(bn(linear(h))) or pre-activation linear(act(bn(h)))");
         Option<bool> residual = CommonOptions.Flag("--residual", "Add each hidden layer's input back where the widths match (residual streams).");
         Option<bool> batchNorm = CommonOptions.Flag("--batch-norm", "BatchNorm in the hidden layers.");
@@ -66,7 +68,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model on names.txt (or MNIST-1D); print the train and dev loss, sample names and write the model file.")
         {
             data, preset, steps, seed, threads, learningRate, output, checkpointEvery, checkpoint, resume, progressEvery, samples, engine, device, ensemble,
-            context, embedding, hidden, activation, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, dropout, ema, batchSize, decay, decayStep,
+            context, embedding, hidden, activation, memberActivations, block, residual, batchNorm, noBatchNorm, bias, init, optimizer, momentum, weightDecay, dropout, ema, batchSize, decay, decayStep,
         };
         CommandAction.Set(command, (parse, console, figures) =>
         {
@@ -77,7 +79,8 @@ internal static class TrainCommand
                 EmbeddingWidth = parse.GetValue(embedding) is > 0 and int e ? e : null,
                 // An absent list option reads as an empty array, not null: without this, any other override dropped every hidden layer.
                 HiddenWidths = parse.GetValue(hidden) is { Length: > 0 } widths ? widths : null,
-                Activation = CommonOptions.Given(parse, activation) ? (parse.GetValue(activation) == "relu" ? Activation.Relu : Activation.Tanh) : null,
+                Activation = CommonOptions.Given(parse, activation) ? ActivationOf(parse.GetRequiredValue(activation)) : null,
+                EnsembleActivations = parse.GetValue(memberActivations)?.Select(ActivationOf).ToArray(),
                 BlockStyle = CommonOptions.Given(parse, block) ? (parse.GetValue(block) == "pre" ? BlockStyle.PreActivation : BlockStyle.PostActivation) : null,
                 Residual = parse.GetValue(residual) ? true : null,
                 BatchNorm = parse.GetValue(batchNorm) ? true : parse.GetValue(noBatchNorm) ? false : null,
@@ -102,6 +105,8 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    private static Activation ActivationOf(string name) => name == "relu" ? Activation.Relu : Activation.Tanh;
 
     private static readonly Dictionary<string, WeightInitialization> Inits = new(StringComparer.Ordinal)
     {
@@ -163,7 +168,7 @@ internal static class TrainCommand
             // Before any output: a user error is one line.
             if (r.Resume is not null || r.CheckpointEvery > 0 || r.Checkpoint is not null)
                 throw new UserErrorException($"An ensemble of {options.EnsembleMembers} takes no checkpoints (each member is a run of its own seed); drop --resume / --checkpoint-every / --checkpoint, or pass --ensemble 1.");
-            try { EnsembleMerge.Config(preset.Config, options.EnsembleMembers); }
+            try { EnsembleTraining.MergedConfig(preset.Config, options); }
             catch (ArgumentException e) { throw new UserErrorException($"Cannot train an ensemble of {options.EnsembleMembers}: {e.Message.Split(" (Parameter")[0]}"); }
         }
         TrainingEngine resolved;

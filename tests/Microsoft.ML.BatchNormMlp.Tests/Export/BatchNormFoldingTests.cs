@@ -59,7 +59,7 @@ public class BatchNormFoldingTests
         }
     }
 
-    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.Names))]
+    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.NamesWithGroups))]
     public void FoldedNetwork_MatchesTheUnfoldedNetworkInEvaluationMode(string name)
     {
         var model = ExportTestModels.Random(name, seed: 21);
@@ -76,7 +76,7 @@ public class BatchNormFoldingTests
         Assert.That(reference.Select(Math.Abs).Max(), Is.GreaterThan(0.5f), "logits must not be trivially small");
     }
 
-    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.Names))]
+    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.NamesWithGroups))]
     public void FoldedTensors_FollowTheFoldedLayout_WithNoNormTensors(string name)
     {
         var folded = BatchNormFolding.Fold(ExportTestModels.Random(name));

@@ -23,10 +23,17 @@ internal static class ExportTestModels
         "pre-bn-plain" => new MlpConfig { ContextLength = 2, VocabularySize = 8, EmbeddingWidth = 4, OutputWidth = 8, HiddenWidths = [12, 10], BlockStyle = BlockStyle.PreActivation, OutputBias = false, OutputBatchNorm = true },
         // MNIST-1D style dense input, relu, residual.
         "dense-bn-residual" => new MlpConfig { DenseInputWidth = 40, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = 10, HiddenWidths = [32, 32, 32], Activation = Activation.Relu, Residual = true },
+        // A merged ensemble of a tanh and a ReLU member (MlpConfig.ActivationGroups): post-activation, BN, residual.
+        "post-bn-groups" => new MlpConfig { ContextLength = 3, VocabularySize = 8, EmbeddingWidth = 4, OutputWidth = 8, HiddenWidths = [16, 16, 12], Residual = true, ActivationGroups = [Activation.Tanh, Activation.Relu] },
+        // Three groups, pre-activation, residual, dense input.
+        "pre-bn-groups" => new MlpConfig { DenseInputWidth = 40, VocabularySize = 0, EmbeddingWidth = 0, OutputWidth = 10, HiddenWidths = [24, 24, 24], BlockStyle = BlockStyle.PreActivation, Residual = true, HiddenBias = true, ActivationGroups = [Activation.Relu, Activation.Tanh, Activation.Relu] },
         _ => throw new ArgumentException(name),
     };
 
     public static readonly string[] Names = ["post-bn-residual", "post-bn-outputbn", "pre-bn-residual", "pre-bn-plain", "dense-bn-residual"];
+
+    /// <summary><see cref="Names"/> and networks with activation groups (which the PyTorch fixtures do not cover).</summary>
+    public static readonly string[] NamesWithGroups = [.. Names, "post-bn-groups", "pre-bn-groups"];
 
     /// <summary>A model with random weights and plausible (trained-looking) running statistics.</summary>
     public static ModelState Random(MlpConfig c, ulong seed)

@@ -11,7 +11,7 @@ public class ModelFileTests
     [SetUp] public void SetUp() => _dir = ExportTestModels.TempDirectory();
     [TearDown] public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.Names))]
+    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.NamesWithGroups))]
     public void SaveLoad_RoundTripsConfigVocabularyAndTensorsBitIdentically_FoldedAndUnfolded(string name)
     {
         var model = ExportTestModels.Random(name);
@@ -21,8 +21,10 @@ public class ModelFileTests
             ModelFile.Save(path, m);
             var loaded = ModelFile.Load(path);
 
-            Assert.That(loaded.Config with { HiddenWidths = [] }, Is.EqualTo(m.Config with { HiddenWidths = [] }));
+            Assert.That(loaded.Config with { HiddenWidths = [], ActivationGroups = null }, Is.EqualTo(m.Config with { HiddenWidths = [], ActivationGroups = null }));
             Assert.That(loaded.Config.HiddenWidths, Is.EqualTo(m.Config.HiddenWidths));
+            Assert.That(loaded.Config.ActivationGroups, Is.EqualTo(m.Config.ActivationGroups));
+            Assert.That(loaded.Config.SameArchitecture(m.Config), Is.True);
             Assert.That(loaded.Vocabulary, Is.EqualTo(m.Vocabulary));
             Assert.That(loaded.Folded, Is.EqualTo(m.Folded));
             Assert.That(loaded.Tensors.Keys, Is.EquivalentTo(m.Tensors.Keys));
@@ -126,6 +128,11 @@ public class ModelFileTests
     [TestCase("\"context_length\":3", "\"context_length\":3,\"learning_rate\":0.1", "unexpected key 'learning_rate'")]
     [TestCase("\"context_length\":3", "\"context_length\":3,\"context_length\":4", "key 'context_length' appears twice")]
     [TestCase("\"context_length\":3", "\"context_length\":0", "a symbol model needs 'context_length', 'vocabulary_size' and 'embedding_width' of at least 1")]
+    [TestCase("\"activation\":\"tanh\"", "\"activation\":\"tanh\",\"activation_groups\":[\"tanh\",\"gelu\"]", "'activation_groups' entry 1 is 'gelu', not 'tanh' or 'relu'")]
+    [TestCase("\"activation\":\"tanh\"", "\"activation\":\"tanh\",\"activation_groups\":[\"tanh\",\"relu\",\"relu\"]", "'activation_groups': hidden width 0 (16) does not split into 3 equal groups")]
+    [TestCase("\"activation\":\"tanh\"", "\"activation\":\"tanh\",\"activation_groups\":[]", "'activation_groups' is not an array of 1 to")]
+    [TestCase("\"activation\":\"tanh\"", "\"activation\":\"tanh\",\"activation_groups\":\"relu\"", "'activation_groups' is not an array of 1 to")]
+    [TestCase("\"activation\":\"tanh\"", "\"activation\":\"tanh\",\"activation_groups\":[1]", "'activation_groups' entry 0 is 1, not a string")]
     public void Load_RejectsAnInvalidConfig_NamingTheKey(string from, string to, string expected)
     {
         string path = WriteEdited(_ => { }, m =>

@@ -16,7 +16,7 @@ public class OnnxExportTests
     [SetUp] public void SetUp() => _dir = ExportTestModels.TempDirectory();
     [TearDown] public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly object[] Cases = ExportTestModels.Names
+    private static readonly object[] Cases = ExportTestModels.NamesWithGroups
         .SelectMany(name => new[] { new object[] { name, false }, new object[] { name, true } }).ToArray();
 
     [TestCaseSource(nameof(Cases))]

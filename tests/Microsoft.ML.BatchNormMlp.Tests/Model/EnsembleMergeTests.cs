@@ -1,4 +1,5 @@
 using Microsoft.ML.BatchNormMlp.Export;
+using Microsoft.ML.BatchNormMlp.Export.Onnx;
 using Microsoft.ML.BatchNormMlp.Model;
 using Microsoft.ML.BatchNormMlp.Tests.Export;
 
@@ -56,6 +57,59 @@ public class EnsembleMergeTests
             Assert.That(ExportTestModels.MaxAbsDifference(ExportTestModels.Logits(folded, ids, x, rows), expected), Is.LessThan(1e-4 * Math.Max(1, scale)),
                 "the merged model folds like any other");
         }
+    }
+
+    // Members of different activations (the quality preset merges tanh and ReLU networks): the merged network's
+    // activation groups give each member's block its own, unfolded, folded and in ONNX Runtime.
+    [TestCase("post-bn-residual", new[] { Activation.Tanh, Activation.Relu })]
+    [TestCase("post-bn-residual", new[] { Activation.Relu, Activation.Tanh, Activation.Tanh })]
+    [TestCase("pre-bn-residual", new[] { Activation.Tanh, Activation.Relu })]
+    [TestCase("dense-bn-residual", new[] { Activation.Relu, Activation.Tanh })]
+    [TestCase("post-no-bn", new[] { Activation.Tanh, Activation.Relu })]
+    public void MembersOfDifferentActivations_MergeIntoActivationGroups_ThatComputeTheMeanOfTheirLogits(string name, Activation[] activations)
+    {
+        var c = Config(name);
+        var configs = activations.Select(a => c with { Activation = a }).ToArray();
+        var members = configs.Select((m, i) => ExportTestModels.Random(m, seed: 40 + (ulong)i)).ToArray();
+        var mergedConfig = EnsembleMerge.Config(configs);
+        Assert.That(mergedConfig.ActivationGroups, Is.EqualTo(activations));
+        var state = new ModelState(mergedConfig, members[0].Vocabulary, false, EnsembleMerge.Merge(c, members.Select(m => m.Tensors).ToArray()));
+
+        const int rows = 31;
+        int[]? ids = c.IsDense ? null : ExportTestModels.Contexts(c, rows, 5);
+        float[]? x = c.IsDense ? ExportTestModels.Features(c, rows, 5) : null;
+        var expected = MeanLogits(members, ids, x, rows);
+        double scale = Math.Max(1, expected.Max(v => Math.Abs(v)));
+        Assert.That(ExportTestModels.MaxAbsDifference(ExportTestModels.NetworkForward(state, ids, x, rows), expected), Is.LessThan(2e-6 * scale));
+        var single = ExportTestModels.NetworkForward(new ModelState(mergedConfig with { ActivationGroups = null }, state.Vocabulary, false, state.Tensors), ids, x, rows);
+        Assert.That(ExportTestModels.MaxAbsDifference(single, expected), Is.GreaterThan(1e-3 * scale), "one activation for all the blocks computes something else: the groups matter");
+
+        var model = c.HiddenBatchNorm ? BatchNormFolding.Fold(state) : state;
+        Assert.That(ExportTestModels.MaxAbsDifference(ExportTestModels.Logits(model, ids, x, rows), expected), Is.LessThan(1e-4 * scale), "folded");
+        string dir = ExportTestModels.TempDirectory();
+        try
+        {
+            string onnx = Path.Combine(dir, "merged.onnx");
+            OnnxExport.Save(onnx, model);
+            var ort = OnnxExportTests.RunOnnxRuntime(onnx, ids, x, rows, c.IsDense ? c.DenseInputWidth : c.ContextLength)[OnnxExport.LogitsOutput].Data;
+            Assert.That(ExportTestModels.MaxAbsDifference(ort, expected), Is.LessThan(1e-4 * scale), "ONNX Runtime: Split, each group's op, Concat");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
+    public void MergedModelsMerge_TheirGroupsOneAfterAnother_AndGroupsOfAnotherCountAreRefused()
+    {
+        var c = Config("post-bn-residual");
+        var tanhRelu = EnsembleMerge.Config([c, c with { Activation = Activation.Relu }]);
+        var reluTanh = EnsembleMerge.Config([c with { Activation = Activation.Relu }, c]);
+        Assert.That(EnsembleMerge.Config([tanhRelu, reluTanh]).ActivationGroups, Is.EqualTo(new[] { Activation.Tanh, Activation.Relu, Activation.Relu, Activation.Tanh }));
+        Assert.That(EnsembleMerge.Config([c, c]).ActivationGroups, Is.Null, "members of one activation make no groups");
+        var twoTanh = EnsembleMerge.Config(c, 2);
+        var ex = Assert.Throws<ArgumentException>(() => EnsembleMerge.Config([tanhRelu, twoTanh]));
+        Assert.That(ex!.Message, Does.Contain("Member 1 has another architecture than member 0").And.Contain("as many activation groups"));
+        ex = Assert.Throws<ArgumentException>(() => EnsembleMerge.Config([c, c with { Activation = Activation.Relu, EmbeddingWidth = 5 }]));
+        Assert.That(ex!.Message, Does.Contain("Member 1 has another architecture"));
     }
 
     [Test]

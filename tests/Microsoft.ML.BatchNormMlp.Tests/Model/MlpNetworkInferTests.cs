@@ -6,7 +6,7 @@ namespace Microsoft.ML.BatchNormMlp.Tests.Model;
 
 public class MlpNetworkInferTests
 {
-    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.Names))]
+    [TestCaseSource(typeof(ExportTestModels), nameof(ExportTestModels.NamesWithGroups))]
     public void Infer_IsBitIdenticalToEvaluationForward_AndWritesNoNetworkState(string name)
     {
         var state = ExportTestModels.Random(name, seed: 4);

@@ -23,6 +23,12 @@ public class NetworkGradientTests
         yield return Case("pre, no residual, BN, tanh, output BN", Symbols with { HiddenWidths = [6, 5], BlockStyle = BlockStyle.PreActivation, OutputBatchNorm = true });
         yield return Case("post, ReLU, dense, BN", Dense with { HiddenWidths = [6, 6], Activation = Activation.Relu, Residual = true });
         yield return Case("no hidden layer", Symbols with { HiddenWidths = [] });
+        // Activation groups (a merged ensemble of tanh and ReLU members): the norm's kernel runs without an activation,
+        // then each group's own, forward and backward.
+        yield return Case("post residual, BN, groups tanh/relu", Symbols with { HiddenWidths = [6, 6, 6], Residual = true, ActivationGroups = [Activation.Tanh, Activation.Relu] });
+        yield return Case("post, no BN, groups relu/tanh/tanh", Symbols with { HiddenWidths = [6, 3], HiddenBatchNorm = false, HiddenBias = true, ActivationGroups = [Activation.Relu, Activation.Tanh, Activation.Tanh] });
+        yield return Case("pre residual, BN, groups tanh/relu, dense", Dense with { HiddenWidths = [6, 6, 4], BlockStyle = BlockStyle.PreActivation, HiddenBias = true, Residual = true, ActivationGroups = [Activation.Tanh, Activation.Relu] });
+        yield return Case("pre residual, no BN, groups relu/tanh", Symbols with { HiddenWidths = [6, 6], BlockStyle = BlockStyle.PreActivation, HiddenBatchNorm = false, HiddenBias = true, Residual = true, ActivationGroups = [Activation.Relu, Activation.Tanh] });
     }
 
     private static TestCaseData Case(string name, MlpConfig c) => new TestCaseData(c).SetArgDisplayNames(name);
@@ -36,6 +42,7 @@ public class NetworkGradientTests
         yield return Case("post, no residual, no BN", Symbols with { HiddenWidths = [6, 5], HiddenBatchNorm = false, HiddenBias = true });
         yield return Case("pre residual, BN, tanh, output BN", Symbols with { HiddenWidths = [6, 6, 6], BlockStyle = BlockStyle.PreActivation, Residual = true, OutputBatchNorm = true });
         yield return Case("pre, no residual, no BN, ReLU, dense", Dense with { HiddenWidths = [6, 5], BlockStyle = BlockStyle.PreActivation, Activation = Activation.Relu, HiddenBatchNorm = false, HiddenBias = true });
+        yield return Case("post residual, BN, groups tanh/relu", Symbols with { HiddenWidths = [6, 6, 6], Residual = true, ActivationGroups = [Activation.Tanh, Activation.Relu] });
     }
 
     // Dropout with one fixed mask: the generator is rewound before every forward pass, so the loss is a smooth

@@ -38,6 +38,9 @@ internal sealed class TorchSharpEngine : ITrainingEngine
     public TorchSharpEngine(MlpNetwork network, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(network); ArgumentNullException.ThrowIfNull(options);
+        // Before libtorch loads: a merged network of mixed activations is for inference; its members are what trains.
+        if (network.Config.ActivationGroups is not null)
+            throw new EngineUnavailableException("The torchsharp engine trains networks of one activation; this one has activation groups (a merged ensemble): train its members, or use the managed engine.");
         _network = network;
         _options = options;
         _device = TorchRuntime.Initialize(TrainingDevice.Parse(options.Device, nameof(options.Device)));

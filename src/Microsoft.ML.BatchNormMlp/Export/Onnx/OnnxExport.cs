@@ -96,7 +96,7 @@ internal static class OnnxExport
                 {
                     y = Linear(p + ".linear", h);
                     if (!model.Folded && _c.HiddenBatchNorm) y = BatchNorm(p + ".norm", y);
-                    y = Activation(y);
+                    y = Activation(y, output);
                 }
                 else if (i == 0)
                 {
@@ -107,7 +107,7 @@ internal static class OnnxExport
                     string z = h;
                     if (_c.HiddenBatchNorm)
                         z = model.Folded ? Node("Add", Node("Mul", z, p + ".affine.weight"), p + ".affine.bias") : BatchNorm(p + ".norm", z);
-                    y = Linear(p + ".linear", Activation(z));
+                    y = Linear(p + ".linear", Activation(z, width));
                 }
                 h = _c.Residual && i > 0 && output == width ? Node("Add", h, y) : y;
                 width = output;
@@ -137,7 +137,19 @@ internal static class OnnxExport
             Emit("BatchNormalization", [x, prefix + ".weight", prefix + ".bias", prefix + ".running_mean", prefix + ".running_var"],
                 FloatAttribute("epsilon", _c.BatchNormEpsilon));
 
-        private string Activation(string x) => Emit(_c.Activation == Microsoft.ML.BatchNormMlp.Activation.Tanh ? "Tanh" : "Relu", [x]);
+        // x is [N, width]. Activation groups: Split the columns into equal slices, apply each group's op, Concat them back.
+        private string Activation(string x, int width)
+        {
+            static string Op(Activation a) => a == Microsoft.ML.BatchNormMlp.Activation.Tanh ? "Tanh" : "Relu";
+            if (_c.ActivationGroups is not { } groups) return Emit(Op(_c.Activation), [x]);
+            int g = groups.Count;
+            string sizes = $"split_{_counter++}.sizes";
+            _initializers.Add(Int64Tensor(sizes, [g], Enumerable.Repeat((long)(width / g), g).ToArray()));
+            string split = $"split_{_counter++}";
+            var slices = Enumerable.Range(0, g).Select(i => $"{split}.{i}").ToArray();
+            _nodes.Add(OnnxProto.Node("Split", split, [x, sizes], slices, IntAttribute("axis", 1)));
+            return Emit("Concat", slices.Select((slice, i) => Emit(Op(groups[i]), [slice])).ToArray(), IntAttribute("axis", 1));
+        }
 
         private string Node(string opType, params string[] inputs) => Emit(opType, inputs);
 
