@@ -2,7 +2,9 @@ using BatchNormMlp.Samples.Experiments;
 
 // dotnet run -c Release --project samples/BatchNormMlp.Samples -- <name> [--full] [--data <names.txt or data directory>] [--threads <n>]
 // Each sample prints its side-by-side table and writes artifacts/samples/<name>/report.html.
-if (args.Length == 0 || args[0] is "-h" or "--help")
+// Help anywhere (`compare --help` too) prints the usage: a sample reads only the options it knows, so a stray --help
+// would otherwise start its full run.
+if (args.Length == 0 || args.Any(a => a is "-h" or "--help"))
 {
     Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full | --quick] [--data <path>] [--threads <n>]\n\nSamples:");
     foreach (var e in ExperimentCatalog.All) Console.WriteLine($"  {e.Name,-12} {e.Description}");

@@ -40,7 +40,7 @@ internal static class TrainCommand
         Option<string> engine = CommonOptions.Engine("What computes the steps: auto (managed on the CPU, torchsharp on CUDA), managed (SIMD, CPU) or torchsharp (libtorch)");
         Option<string> device = CommonOptions.Device("Where the steps run; cuda needs the torchsharp engine and a CUDA build of libtorch");
         Option<int> ensemble = CommonOptions.Int("--ensemble", 0, 0, TrainingOptions.MaxEnsembleMembers,
-            "Members of an ensemble, trained from --seed, --seed+1, ... (at once, one per core) and merged into one model averaging their logits; 0: the preset's (quality: 3, quality-c3: 3, others 1)");
+            "Members of an ensemble, trained from --seed, --seed+1, ... (at once, one per core) and merged into one model averaging their logits; 0: the preset's (quality: 2, quality-c3: 3, others 1)");
 
         // Architecture and optimizer: each replaces the preset's setting only when given (character presets).
         Option<int> context = CommonOptions.Int("--context", 0, 0, 64, "Previous symbols the model reads; 0: the preset's (3; quality: 8)");
@@ -198,7 +198,8 @@ internal static class TrainCommand
     {
         int k = options.EnsembleMembers;
         int parameters = TensorLayout.Expected(preset.Config).Where(s => s.Role == TensorRole.Parameter).Sum(s => s.ElementCount);
-        output.Line($"preset: {preset.Name}, an ensemble of {k} members of {parameters} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}), "
+        string activations = string.Join(", ", Enumerable.Range(0, k).Select(m => EnsembleTraining.MemberConfig(preset.Config, options, m).Activation.ToString().ToLowerInvariant()));
+        output.Line($"preset: {preset.Name}, an ensemble of {k} members of {parameters} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}; {activations}), "
             + $"{options.Steps} steps each, learning rate {CheckpointFile.Describe(options.LearningRate)}");
         using var interrupt = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };

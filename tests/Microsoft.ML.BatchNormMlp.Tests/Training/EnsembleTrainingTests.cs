@@ -65,6 +65,29 @@ public class EnsembleTrainingTests
     }
 
     [Test]
+    public void MembersTakeTheActivationsInTurn_AndMergeIntoTheirGroups()
+    {
+        Dataset train = Data(500, 6), dev = Data(200, 7);
+        var options = Options(3) with { EnsembleActivations = [Activation.Tanh, Activation.Relu] };
+        Assert.That(Enumerable.Range(0, 3).Select(m => EnsembleTraining.MemberConfig(Config, options, m).Activation),
+            Is.EqualTo(new[] { Activation.Tanh, Activation.Relu, Activation.Tanh }), "member m: entry m mod count");
+        var ensemble = EnsembleTraining.Train(Config, new InitOptions(), options, 11, train, dev, concurrency: 2);
+        Assert.That(ensemble.Network.Config.ActivationGroups, Is.EqualTo(new[] { Activation.Tanh, Activation.Relu, Activation.Tanh }));
+        Assert.That(EnsembleTraining.MergedConfig(Config, options).SameArchitecture(ensemble.Network.Config), Is.True);
+
+        // Member 1 is the single ReLU run of its seeds; the merged network averages the members, groups and all.
+        var relu = new MlpNetwork(Config with { Activation = Activation.Relu });
+        Initialization.Initialize(relu, new InitOptions(), new Rng(12));
+        using (var trainer = new Trainer(relu, Options(1) with { Seed = 6 }))
+            Assert.That(trainer.Train(train, dev).ValidationLoss, Is.EqualTo(ensemble.Members[1].ValidationLoss));
+        Assert.That(ensemble.ValidationLoss, Is.EqualTo(ensemble.Network.Evaluate(dev)).Within(1e-12));
+        Assert.That(ensemble.ValidationLoss, Is.LessThan(ensemble.Members.Average(r => r.ValidationLoss!.Value)));
+
+        Assert.Throws<ArgumentException>(() => (Options(2) with { EnsembleActivations = [] }).Validate());
+        Assert.Throws<ArgumentException>(() => (Options(2) with { EnsembleActivations = [(Activation)7] }).Validate());
+    }
+
+    [Test]
     public void TheMergedNetwork_DoesNotDependOnHowManyMembersTrainAtOnce()
     {
         Dataset train = Data(400, 3);

@@ -24,12 +24,22 @@ public class QualityPresetTests
     }
 
     [Test]
-    public void QualityC3_IsQualityAtContext3_WithReLU_AsAnEnsembleOfThree()
+    public void QualityC3_IsQualityAtContext3_WithReLU_AsAnEnsembleOfThree_AndQualityMergesATanhAndAReLUNetwork()
     {
         var q = Presets.Get("quality");
         var c3 = Presets.Get("quality-c3");
         Assert.That(c3.Config, Is.EqualTo(q.Config with { ContextLength = 3, Activation = Activation.Relu }).Using<MlpConfig>((a, b) => MlpConfigJson.Write(a) == MlpConfigJson.Write(b)));
-        Assert.That((c3.Members, q.Members), Is.EqualTo((3, 3)));
+        Assert.That((c3.Members, q.Members), Is.EqualTo((3, 2)));
+        Assert.That(q.Training.EnsembleActivations, Is.EqualTo(new[] { Activation.Tanh, Activation.Relu }), "quality's members: a tanh and a ReLU network");
+        Assert.That(c3.Training.EnsembleActivations, Is.Null);
+        Assert.That(EnsembleTraining.MergedConfig(q.Config, q.Training with { EnsembleMembers = q.Members }).ActivationGroups, Is.EqualTo(new[] { Activation.Tanh, Activation.Relu }));
+        var (_, _, publicTraining, _) = new BatchNormMlpTrainer.Options { Preset = "quality" }.Resolve(27, 8, null, 1);
+        Assert.That(publicTraining.EnsembleActivations, Is.EqualTo(new[] { Activation.Tanh, Activation.Relu }), "the public trainer trains the preset's members");
+        (_, _, publicTraining, _) = new BatchNormMlpTrainer.Options { Preset = "quality", Activation = Activation.Relu }.Resolve(27, 8, null, 1);
+        Assert.That(publicTraining.EnsembleActivations, Is.Null, "an explicit Activation is every member's");
+        (_, _, publicTraining, _) = new BatchNormMlpTrainer.Options { Preset = "quality", EnsembleActivations = [Activation.Relu] }.Resolve(27, 8, null, 1);
+        Assert.That(publicTraining.EnsembleActivations, Is.EqualTo(new[] { Activation.Relu }));
+        Assert.Throws<ArgumentException>(() => new BatchNormMlpTrainer.Options { Preset = "quality", EnsembleActivations = [] }.Resolve(27, 8, null, 1));
         var (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3" }.Resolve(27, 3, null, 1);
         Assert.That(training.EnsembleMembers, Is.EqualTo(3), "the public trainer trains the preset's ensemble");
         (_, _, training, _) = new BatchNormMlpTrainer.Options { Preset = "quality-c3", EnsembleMembers = 1 }.Resolve(27, 3, null, 1);
