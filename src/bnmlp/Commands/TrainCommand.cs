@@ -80,7 +80,7 @@ internal static class TrainCommand
                 // An absent list option reads as an empty array, not null: without this, any other override dropped every hidden layer.
                 HiddenWidths = parse.GetValue(hidden) is { Length: > 0 } widths ? widths : null,
                 Activation = CommonOptions.Given(parse, activation) ? ActivationOf(parse.GetRequiredValue(activation)) : null,
-                EnsembleActivations = parse.GetValue(memberActivations)?.Select(ActivationOf).ToArray(),
+                EnsembleActivations = parse.GetValue(memberActivations) is { Length: > 0 } names ? names.Select(ActivationOf).ToArray() : null,
                 BlockStyle = CommonOptions.Given(parse, block) ? (parse.GetValue(block) == "pre" ? BlockStyle.PreActivation : BlockStyle.PostActivation) : null,
                 Residual = parse.GetValue(residual) ? true : null,
                 BatchNorm = parse.GetValue(batchNorm) ? true : parse.GetValue(noBatchNorm) ? false : null,

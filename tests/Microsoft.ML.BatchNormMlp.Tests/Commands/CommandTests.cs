@@ -142,6 +142,16 @@ public class CommandTests
         Assert.That(json.GetProperty("ensembleMembers").GetInt32(), Is.EqualTo(2));
         Assert.That(CharacterModel.Load(ensemble).Configuration.HiddenWidths, Is.EqualTo(new[] { 400 }));
         Assert.That(json.GetProperty("devLoss").GetDouble(), Is.InRange(2.0, 3.4));
+        Assert.That(CharacterModel.Load(ensemble).Configuration.ActivationGroups, Is.Null, "members of one activation");
+
+        // Members of different activations: the model file keeps each member's, and `merge` of such a model with itself keeps both groups twice.
+        string mixed = Path.Combine(_temp.Path, "mixed.safetensors");
+        Ok("train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble", "2", "--ensemble-activations", "relu,tanh", "--out", mixed, "--samples", "0");
+        Assert.That(CharacterModel.Load(mixed).Configuration.ActivationGroups, Is.EqualTo(new[] { Activation.Relu, Activation.Tanh }));
+        Ok("merge", "--model", mixed, mixed, "--out", merged);
+        Assert.That(CharacterModel.Load(merged).Configuration.ActivationGroups, Is.EqualTo(new[] { Activation.Relu, Activation.Tanh, Activation.Relu, Activation.Tanh }));
+        Assert.That(CharacterModel.Load(merged).Evaluate(rows).Loss, Is.EqualTo(CharacterModel.Load(mixed).Evaluate(rows).Loss).Within(1e-5));
+        Cli.AssertUserError(["train", "--data", TestData.NamesPath, "--steps", "30", "--ensemble-activations", "tanh,gelu", "--out", mixed], "--ensemble-activations must be up to 64 comma-separated names");
 
         Cli.AssertUserError(["merge", "--model", _model, "--out", merged], "needs at least two model files; got 1");
         Cli.AssertUserError(["merge", "--model", _model, ensemble, "--out", merged], "Model 1 has another architecture than model 0");

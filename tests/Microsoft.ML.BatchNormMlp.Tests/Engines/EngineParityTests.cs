@@ -165,11 +165,15 @@ public class EngineParityTests
     /// quality-c3's ReLU members are not steady either: their first step agrees (DropoutParity(quality-c3)), but over
     /// 300 AdamW steps the two engines' losses drift 0.005-0.05 apart at rates 1e-3 and 3e-3, with and without dropout,
     /// so the residual post-activation case runs quality-c3's network with tanh.
+    /// mnist1d-res-bn without dropout is not steady on every host either: at 1e-3 it agreed on the Intel Xeon host, but
+    /// on the AMD EPYC one (2026-12-02) the two engines' losses drift apart from step 60 on (3.6e-5 there, 5e-4 by step
+    /// 300, at 5e-4 as at 1e-3) and its weights 2.4e-3-3.4e-3 apart, while initial weights one ulp apart move the managed
+    /// run by 2e-7: each step's rounding differs between the engines' kernels and adds up, which one nudge of the start
+    /// does not measure. The pre-activation case keeps dropout 0.3 (steady on both hosts); bn1 runs without dropout.
     /// </summary>
     [TestCase("bn1", 0f, 3e-3)]
     [TestCase("bn1", 0.3f, 3e-3)]
     [TestCase("quality-c3-tanh", 0.3f, 3e-3)]
-    [TestCase("mnist1d-res-bn", 0f, 1e-3)]
     [TestCase("mnist1d-res-bn", 0.3f, 3e-3)]
     public void AdamWAndEmaAgreeOverThreeHundredSteps(string presetName, float dropout, double learningRate)
     {
