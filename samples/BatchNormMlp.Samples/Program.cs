@@ -28,7 +28,13 @@ if (!int.TryParse(Option("--threads") ?? "1", out int threads) || threads < 1)
 
 Console.WriteLine($"{experiment.Name} ({(full ? "--full" : quick ? "--quick" : "default")} run): {experiment.Description}");
 var clock = System.Diagnostics.Stopwatch.StartNew();
-var outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads, Quick: quick, Log: Console.WriteLine, Args: args));
+ExperimentOutcome outcome;
+try { outcome = experiment.Run(new ExperimentSettings(full, dataPath, Threads: threads, Quick: quick, Log: Console.WriteLine, Args: args)); }
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"{experiment.Name}: {e.Message}");
+    return 1;
+}
 Console.WriteLine();
 Console.Write(outcome.ToText());
 string report = outcome.SaveReport(Path.Combine("artifacts", "samples"));

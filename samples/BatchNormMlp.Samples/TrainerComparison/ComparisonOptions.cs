@@ -83,6 +83,10 @@ internal sealed record ComparisonOptions
                 _ => throw new ArgumentException($"A tree setting is rounds:leaves:learningRate[:earlyStoppingRounds[:minRowsPerLeaf]], such as 100:31:0.1, 300:63:0.2:20 or 300:63:0.2:20:50; got '{s}'."),
             }).ToArray();
         static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+        // An option it does not know is an error, not ignored: a misspelt --results would refit hours of trainers.
+        foreach (string a in args)
+            if (a.StartsWith("--", StringComparison.Ordinal) && !KnownOptions.Contains(a))
+                throw new ArgumentException($"compare does not know the option '{a}'. It reads {string.Join(", ", KnownOptions)}.");
         var o = this;
         if (Value("--contexts") is string c) o = o with { Contexts = c.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() };
         if (Value("--lightgbm") is string g) o = o with { LightGbmGrid = Grid(g) };
@@ -94,6 +98,10 @@ internal sealed record ComparisonOptions
         if (Value("--refit") is string t) o = o with { Refit = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
         return o;
     }
+
+    /// <summary>The options <see cref="WithArguments"/> reads, and the ones every sample takes (Program.cs).</summary>
+    public static readonly IReadOnlyList<string> KnownOptions =
+        ["--contexts", "--lightgbm", "--fasttree", "--mlp-steps", "--trees-only", "--results", "--skip", "--refit", "--full", "--quick", "--data", "--threads"];
 
     /// <summary>A JSON-lines file of finished fits, reused by the next run with the same rows (<see cref="ComparisonResults"/>).</summary>
     public string? ResultsPath { get; init; }

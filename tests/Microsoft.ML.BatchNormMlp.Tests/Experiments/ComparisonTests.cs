@@ -60,4 +60,14 @@ public class ComparisonTests
         var html = result.Outcome.Report.ToHtml();
         Assert.That(html, Does.Contain("Dev LogLoss by trainer").And.Contain("compare --quick"));
     }
+
+    [Test]
+    public void Arguments_AreRead_AndAnUnknownOptionIsAnError_NotIgnored()
+    {
+        var o = ComparisonOptions.Full(null, 1).WithArguments(["compare", "--contexts", "8", "--refit", "BatchNormMlp quality", "--results", "r.jsonl", "--threads", "1"]);
+        Assert.That((o.Contexts, o.Refit, o.ResultsPath), Is.EqualTo((new[] { 8 }, new[] { "BatchNormMlp quality" }, "r.jsonl")));
+        var ex = Assert.Throws<ArgumentException>(() => ComparisonOptions.Full(null, 1).WithArguments(["compare", "--result", "r.jsonl"]));
+        Assert.That(ex!.Message, Does.Contain("compare does not know the option '--result'").And.Contain("--results"));
+        Assert.Throws<ArgumentException>(() => ComparisonOptions.Full(null, 1).WithArguments(["compare", "--out", "x"]));
+    }
 }
