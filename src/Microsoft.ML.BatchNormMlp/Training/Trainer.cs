@@ -70,7 +70,9 @@ internal sealed class Trainer : IDisposable
     /// Whether the network is calibrated after the last step: asked for, or needed because the averaged weights replace
     /// the ones whose batches the running statistics followed.
     /// </summary>
-    private bool Calibrates => _options.CalibrateAfterTraining || _ema is not null;
+    private bool Calibrates => _options.CalibrateAfterTraining || SwapsInAverage;
+
+    private bool SwapsInAverage => _ema is not null && _options.FinishWithAverage;
 
     /// <summary>The engine computing the steps.</summary>
     public TrainingEngine Engine => _engine.Kind;
@@ -244,7 +246,7 @@ internal sealed class Trainer : IDisposable
         if (_completedSteps > first && FirstNonFiniteTensor() is { } broken)
             throw NonFiniteLossException.AfterUpdate(_completedSteps - 1, loss, broken, lr, c.HiddenBatchNorm);
 
-        if (_ema is not null) _ema.CopyTo();   // the model is the average from here on
+        if (SwapsInAverage) _ema!.CopyTo();   // the model is the average from here on
         if (Calibrates)
         {
             net.Calibrate(train);

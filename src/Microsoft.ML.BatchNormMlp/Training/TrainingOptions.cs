@@ -56,6 +56,14 @@ internal sealed record TrainingOptions
     public float EmaDecay { get; init; }
 
     /// <summary>
+    /// With an <see cref="EmaDecay"/>: whether the run ends by swapping the average into the network and recalibrating
+    /// BatchNorm for it (true, what every run does). False keeps updating the average but leaves the trained weights in
+    /// place and recalibrates nothing for it: <see cref="StepBenchmark"/> times steps, and a recalibration over the whole
+    /// training set after every timed call made <c>quality</c>'s step look twice as slow as it is.
+    /// </summary>
+    public bool FinishWithAverage { get; init; } = true;
+
+    /// <summary>
     /// Members of an ensemble: 1 trains one network; K &gt; 1 trains K from seeds <see cref="Seed"/> + m and merges them
     /// into one network whose logits are their mean (<see cref="EnsembleTraining"/>). A <see cref="Trainer"/> trains
     /// one network and refuses K &gt; 1.

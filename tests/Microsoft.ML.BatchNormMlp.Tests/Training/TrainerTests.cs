@@ -296,6 +296,22 @@ public class TrainerTests
     }
 
     [Test]
+    public void WithoutFinishWithAverage_TheAverageIsKeptApart_AndTheNetworkHoldsTheTrainedWeights()
+    {
+        var data = Data(300, 1);
+        var options = new TrainingOptions { Steps = 60, BatchSize = 16, Optimizer = OptimizerKind.Adam, EmaDecay = 0.9f, LearningRate = new ConstantSchedule(0.01) };
+        var kept = Network();
+        var trainer = new Trainer(kept, options with { FinishWithAverage = false });
+        trainer.Train(data);
+        var live = Network();
+        new Trainer(live, options with { EmaDecay = 0 }).Train(data);
+        for (int i = 0; i < live.Tensors.Count; i++)
+            Assert.That(kept.Tensors[i].Data, Is.EqualTo(live.Tensors[i].Data), $"{live.Tensors[i].Name}: the trained weights and running statistics, not recalibrated");
+        var ema = trainer.Checkpoint().Ema.ToDictionary(t => t.Name, t => t.Data);
+        Assert.That(ema[kept.Parameters[1].Name], Is.Not.EqualTo(kept.Parameters[1].Data), "the average was updated apart");
+    }
+
+    [Test]
     public void Mnist1dResBn_TrainsOnDenseRowsWithMomentum()
     {
         var preset = Presets.Get("mnist1d-res-bn");
