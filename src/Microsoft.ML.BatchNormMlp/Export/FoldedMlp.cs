@@ -39,8 +39,8 @@ internal sealed class FoldedMlp
                 throw new ArgumentException($"Tensor '{spec.Name}' is missing or does not hold {spec.ElementCount} floats.", nameof(folded));
 
         Model = folded;
-        _activation = Fused(c.Activation);
-        _groups = c.ActivationGroups?.Select(Fused).ToArray();
+        _activation = MlpNetwork.Fused(c.Activation);
+        _groups = c.ActivationGroups?.Select(MlpNetwork.Fused).ToArray();
         _embedding = c.IsDense ? null : t["embedding.weight"];
         int width = c.InputWidth;
         _maxWidth = width;
@@ -194,6 +194,4 @@ internal sealed class FoldedMlp
         if (_groups is null) Activations.Forward(_activation, v, v);
         else Activations.Forward(_groups, v, v, width);
     }
-
-    private static FusedActivation Fused(Activation a) => a == Activation.Tanh ? FusedActivation.Tanh : FusedActivation.Relu;
 }

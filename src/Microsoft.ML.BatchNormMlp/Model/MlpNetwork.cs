@@ -277,7 +277,8 @@ internal sealed class MlpNetwork
         return ws.Logits.AsSpan(0, k);
     }
 
-    private static FusedActivation Fused(Activation activation) => activation switch
+    /// <summary>The kernels' form of <paramref name="activation"/> (also the folded network's, <see cref="Export.FoldedMlp"/>).</summary>
+    internal static FusedActivation Fused(Activation activation) => activation switch
     {
         Activation.Tanh => FusedActivation.Tanh,
         Activation.Relu => FusedActivation.Relu,
@@ -295,18 +296,22 @@ internal sealed class MlpNetwork
         if (_groups is not null) Activations.Forward(_groups, y[..x.Length], y, x.Length / batch);
     }
 
-    // dz (+)= ∂/∂x of act(bn(x)) applied to dy (the norm may be absent); dy is overwritten when the network has activation groups.
-    private void BackwardNormAndActivation(BatchNorm1d? norm, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, Span<float> dx, int batch, bool accumulate)
+    // dx (+)= ∂/∂x of act(bn(x)) (without a norm, of act(x)) applied to dy. Activation groups cannot fuse into the
+    // norm's kernel: their derivative goes first into temp (which may be dy itself, or dx), then the norm's backward.
+    private void BackwardNormAndActivation(BatchNorm1d? norm, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> temp, Span<float> dx,
+        int batch, bool accumulate)
     {
         if (_groups is null)
         {
             if (norm is not null) norm.Backward(x, y, dy, dx, batch, _act, accumulateDx: accumulate);
             else Activations.Backward(_act, y, dy, dx, accumulate);
-            return;
         }
-        if (norm is null) { Activations.Backward(_groups, y, dy, dx, dy.Length / batch, accumulate); return; }
-        Activations.Backward(_groups, y, dy, dy, dy.Length / batch);
-        norm.Backward(x, y, dy, dx, batch, FusedActivation.None, accumulateDx: accumulate);
+        else if (norm is null) Activations.Backward(_groups, y, dy, dx, dy.Length / batch, accumulate);
+        else
+        {
+            Activations.Backward(_groups, y, dy, temp, dy.Length / batch);
+            norm.Backward(x, y, temp, dx, batch, FusedActivation.None, accumulateDx: accumulate);
+        }
     }
 
     /// <summary>
@@ -359,14 +364,8 @@ internal sealed class MlpNetwork
                     Layers.Dropout.Backward(dStream, ws.Mask[i].AsSpan(0, batch * o), masked);
                     dy = masked;
                 }
-                if (_groups is not null)
-                {
-                    // The groups' derivative first, into dz (dy may be the stream's gradient, which the residual add still needs).
-                    Activations.Backward(_groups, ws.Activated[i].AsSpan(0, batch * o), dy, dz, o);
-                    if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dz, dz, batch, FusedActivation.None);
-                }
-                else if (norm is not null) norm.Backward(ws.LinearOut[i], ws.Activated[i], dy, dz, batch, _act);
-                else Activations.Backward(_act, ws.Activated[i].AsSpan(0, batch * o), dy, dz);
+                // dy may be the stream's gradient, which the residual add still needs: dz is the groups' scratch.
+                BackwardNormAndActivation(norm, ws.LinearOut[i].AsSpan(0, batch * o), ws.Activated[i].AsSpan(0, batch * o), dy, dz, dz, batch, accumulate: false);
                 if (_adds[i]) lin.Backward(hPrev, dz, cur, batch, accumulateDx: true, threads: t);   // the stream's own gradient stays in cur
                 else
                 {
@@ -387,7 +386,7 @@ internal sealed class MlpNetwork
                 if (dropped) Layers.Dropout.Backward(da, ws.Mask[i].AsSpan(0, batch * w), da);
                 float[] target = _adds[i] ? cur : other;
                 var dPrev = target.AsSpan(0, batch * w);
-                BackwardNormAndActivation(norm, hPrev.AsSpan(0, batch * w), a.AsSpan(0, batch * w), da, dPrev, batch, _adds[i]);
+                BackwardNormAndActivation(norm, hPrev.AsSpan(0, batch * w), a.AsSpan(0, batch * w), da, da, dPrev, batch, _adds[i]);
                 if (!_adds[i]) (cur, other) = (other, cur);
             }
             Ready(sink, _hiddenParameters[i]);
