@@ -16,7 +16,10 @@ internal sealed class CommandOutput
 
     private CommandOutput(TextWriter writer, bool json, bool pretty)
     {
-        Writer = writer;
+        // An ensemble's members report progress from threads of their own; a caller's writer (a StringWriter in
+        // tests and in programs that run the command line in-process) need not be thread-safe, and two lines written
+        // at once can tear its buffer. Console.Out is synchronized already and comes back as itself.
+        Writer = TextWriter.Synchronized(writer);
         Json = json;
         Pretty = pretty;
     }

@@ -220,9 +220,10 @@ internal static class TrainCommand
         {
             throw new UserErrorException(e.Diagnosis + " Lower the learning rate.");
         }
-        catch (ArgumentException e)
+        catch (EngineUnavailableException e)
         {
-            throw new UserErrorException($"Cannot train an ensemble of {k}: {e.Message.Split(" (Parameter")[0]}");
+            // The architecture and checkpoint checks ran before the training (an ArgumentException from here on is a bug, reported as one).
+            throw new UserErrorException(e.Message);
         }
         finally
         {

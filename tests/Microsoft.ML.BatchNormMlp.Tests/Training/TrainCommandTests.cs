@@ -209,6 +209,43 @@ public class TrainCommandTests
         TestContext.Out.WriteLine($"bn1: SIGINT after step 300, saved and stopped at step {step}; resumed, model byte-identical");
     }
 
+    [Test]
+    public void Ensemble_MembersReportingAtOnce_WriteWholeLines_ToAWriterThatIsNotThreadSafe()
+    {
+        // Members train on threads of their own and report progress as they go. A StringWriter (what in-process callers
+        // and these tests pass) tears when two threads write at once: seen in CI as "Destination is too short".
+        using var temp = new TempDirectory();
+        var stdout = new OneWriterAtATime();
+        var stderr = new StringWriter();
+        int exit = BnmlpCli.Run(Train(temp.Path, "--steps", "60", "--ensemble", "2", "--progress-every", "2", "--samples", "0"), stdout, stderr);
+        Assert.That(exit, Is.EqualTo(0), stderr.ToString());
+        Assert.That(stdout.Overlaps, Is.Zero, "two threads were inside the writer at once");
+        string[] lines = Lines(stdout.ToString());
+        for (int m = 1; m <= 2; m++)
+            Assert.That(lines.Count(l => Regex.IsMatch(l, $@"^member {m}/2  step \d+/60  loss ")), Is.EqualTo(30), $"member {m}'s progress lines, whole");
+    }
+
+    // A StringWriter that counts the times a second thread entered it while another was inside (each write lingers a
+    // little, so that unserialized writers from two threads overlap on any machine with two cores).
+    private sealed class OneWriterAtATime : StringWriter
+    {
+        private int _owner;   // the managed thread id inside, 0: none
+        public int Overlaps;
+
+        public override void Write(char value) => Enter(() => base.Write(value));
+        public override void Write(string? value) => Enter(() => base.Write(value));
+        public override void WriteLine(string? value) => Enter(() => base.WriteLine(value));
+
+        private void Enter(Action write)
+        {
+            int me = Environment.CurrentManagedThreadId;
+            if (Volatile.Read(ref _owner) == me) { write(); return; }   // WriteLine writing its newline
+            if (Interlocked.CompareExchange(ref _owner, me, 0) != 0) Interlocked.Increment(ref Overlaps);
+            try { Thread.SpinWait(20_000); write(); }
+            finally { Interlocked.CompareExchange(ref _owner, 0, me); }
+        }
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
