@@ -201,9 +201,7 @@ internal static class TrainCommand
         string activations = string.Join(", ", Enumerable.Range(0, k).Select(m => EnsembleTraining.MemberConfig(preset.Config, options, m).Activation.ToString().ToLowerInvariant()));
         output.Line($"preset: {preset.Name}, an ensemble of {k} members of {parameters} parameters (seeds {options.Seed}..{options.Seed + (ulong)k - 1}; {activations}), "
             + $"{options.Steps} steps each, learning rate {CheckpointFile.Describe(options.LearningRate)}");
-        using var interrupt = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        using var interrupt = new Interruption();
         try
         {
             var result = EnsembleTraining.Train(preset.Config, preset.Init, options, options.Seed, train, dev,
@@ -212,7 +210,7 @@ internal static class TrainCommand
                 output.Line(string.Create(CultureInfo.InvariantCulture, $"members' dev loss {string.Join(" ", result.Members.Select(x => x.ValidationLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"))}; merged {v:F4}"));
             return (result.Network, result.Summary);
         }
-        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        catch (OperationCanceledException) when (interrupt.IsRequested)
         {
             throw new UserErrorException("Interrupted; an ensemble run keeps no checkpoints, so nothing was saved.");
         }
@@ -224,10 +222,6 @@ internal static class TrainCommand
         {
             // The architecture and checkpoint checks ran before the training (an ArgumentException from here on is a bug, reported as one).
             throw new UserErrorException(e.Message);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 
@@ -255,10 +249,8 @@ internal static class TrainCommand
             throw new UserErrorException($"The checkpoint path '{checkpointPath}' is a directory; give a file's path.");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(r.Out))!);
 
-        // Ctrl+C stops between two steps; with a checkpoint path the trainer saves that step first.
-        using var interrupt = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        // Ctrl+C or SIGTERM stops between two steps; with a checkpoint path the trainer saves that step first.
+        using var interrupt = new Interruption();
         TrainingResult result;
         try
         {
@@ -266,7 +258,7 @@ internal static class TrainCommand
                 ? TrainWithProgressBar(trainer, train, dev, options.Steps, interrupt.Token)
                 : trainer.Train(train, dev, new LineProgress(output), interrupt.Token);
         }
-        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        catch (OperationCanceledException) when (interrupt.IsRequested)
         {
             throw new UserErrorException($"Interrupted after step {trainer.CompletedSteps}/{options.Steps}; " + (trainer.LastCheckpointStep == trainer.CompletedSteps
                 ? $"continue with --resume {checkpointPath}."
@@ -281,10 +273,6 @@ internal static class TrainCommand
                 : " Lower the learning rate.";
             string kept = trainer.LastCheckpointStep is int at ? $" The last good checkpoint, at step {at}, is '{checkpointPath}'." : "";
             throw new UserErrorException(e.Diagnosis + remedy + kept);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
         return (network, result);
     }
