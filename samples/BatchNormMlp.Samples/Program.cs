@@ -2,8 +2,8 @@ using BatchNormMlp.Samples.Experiments;
 
 // dotnet run -c Release --project samples/BatchNormMlp.Samples -- <name> [--full] [--data <names.txt or data directory>] [--threads <n>]
 // Each sample prints its side-by-side table and writes artifacts/samples/<name>/report.html.
-// Help anywhere (`compare --help` too) prints the usage: a sample reads only the options it knows, so a stray --help
-// would otherwise start its full run.
+// Help anywhere (`compare --help` too) prints the usage; any other option a sample does not read is an error, not
+// ignored (a misspelt option would start a run that is not the one asked for).
 if (args.Length == 0 || args.Any(a => a is "-h" or "--help"))
 {
     Console.WriteLine("Usage: BatchNormMlp.Samples <name> [--full | --quick] [--data <path>] [--threads <n>]\n\nSamples:");
@@ -15,6 +15,11 @@ var experiment = ExperimentCatalog.Find(args[0]);
 if (experiment is null)
 {
     Console.Error.WriteLine($"Unknown sample '{args[0]}'. Known: {string.Join(", ", ExperimentCatalog.All.Select(e => e.Name))}.");
+    return 1;
+}
+if (experiment.Problem(args) is string problem)
+{
+    Console.Error.WriteLine(problem);
     return 1;
 }
 bool full = args.Contains("--full"), quick = args.Contains("--quick");

@@ -174,4 +174,16 @@ public class ExperimentTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Test]
+    public void AnOptionASampleDoesNotRead_IsAnError_NotIgnored()
+    {
+        var mlp3 = ExperimentCatalog.Find("mlp3")!;
+        Assert.That(mlp3.Problem(["mlp3", "--data", "names.txt", "--threads", "2"]), Is.Null);
+        Assert.That(mlp3.Problem(["mlp3", "--full"]), Is.EqualTo("mlp3 does not know the option '--full'. It reads --data, --threads."), "mlp3 has one length, the seed's");
+        Assert.That(ExperimentCatalog.Find("calibration")!.Problem(["calibration", "--full"]), Is.Null);
+        Assert.That(ExperimentCatalog.Find("calibration")!.Problem(["calibration", "--ful"]), Does.Contain("'--ful'").And.Contain("--full"));
+        Assert.That(ExperimentCatalog.Find("compare")!.Problem(["compare", "--quick", "--results", "r.jsonl"]), Is.Null);
+        Assert.That(ExperimentCatalog.All.Select(e => e.Problem([e.Name, "--stepz", "5"])), Has.All.Contains("'--stepz'"));
+    }
 }
